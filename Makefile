@@ -1,0 +1,35 @@
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BACKENDS ?= tensorflow jax torch
+PYTEST_ARGS ?=
+
+.PHONY: install test test-tensorflow test-jax test-torch lint demo clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	# torch first, pinned to the CPU build: an unpinned torch pulls a CUDA build.
+	$(PY) -m pip install "torch==2.13.0"
+	$(PY) -m pip install -e ".[tensorflow,jax,torch,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check keras_i3d weights_conversion tests examples
+
+test: install lint
+	@set -e; for b in $(BACKENDS); do \
+	  echo "=== KERAS_BACKEND=$$b"; \
+	  KERAS_BACKEND=$$b $(PY) -m pytest tests $(PYTEST_ARGS); \
+	done
+
+test-%: install
+	KERAS_BACKEND=$* $(PY) -m pytest tests $(PYTEST_ARGS)
+
+demo: install
+	$(PY) examples/classify_cricket.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,335 @@
+"""The I3D network: DeepMind's Inflated 3D Inception-v1 as a Keras model.
+
+Layer names map one-to-one onto the variable scopes of DeepMind's
+``kinetics-i3d`` checkpoints, with ``/`` written as ``_`` (Keras names may
+contain neither ``/`` nor ``.``): the checkpoint scope
+``Mixed_4f/Branch_1/Conv3d_0b_3x3/conv_3d`` is the Conv3D layer
+``Mixed_4f_Branch_1_Conv3d_0b_3x3_conv_3d``. Every endpoint of DeepMind's
+``InceptionI3d`` (``Conv3d_1a_7x7`` ... ``Mixed_5c``, ``Logits``,
+``Predictions``) is the output of the layer of that exact name.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_i3d import presets as presets_lib
+from keras_i3d.layers import LogitsPooling
+
+#: DeepMind's endpoint names, in network order.
+VALID_ENDPOINTS = (
+    "Conv3d_1a_7x7",
+    "MaxPool3d_2a_3x3",
+    "Conv3d_2b_1x1",
+    "Conv3d_2c_3x3",
+    "MaxPool3d_3a_3x3",
+    "Mixed_3b",
+    "Mixed_3c",
+    "MaxPool3d_4a_3x3",
+    "Mixed_4b",
+    "Mixed_4c",
+    "Mixed_4d",
+    "Mixed_4e",
+    "Mixed_4f",
+    "MaxPool3d_5a_2x2",
+    "Mixed_5b",
+    "Mixed_5c",
+    "Logits",
+    "Predictions",
+)
+
+# Filters of each Inception block: Branch_0 1x1, Branch_1 1x1 -> 3x3,
+# Branch_2 1x1 -> 3x3, Branch_3 pool -> 1x1 (upstream's numbers).
+_MIXED_FILTERS = {
+    "Mixed_3b": (64, 96, 128, 16, 32, 32),
+    "Mixed_3c": (128, 128, 192, 32, 96, 64),
+    "Mixed_4b": (192, 96, 208, 16, 48, 64),
+    "Mixed_4c": (160, 112, 224, 24, 64, 64),
+    "Mixed_4d": (128, 128, 256, 24, 64, 64),
+    "Mixed_4e": (112, 144, 288, 32, 64, 64),
+    "Mixed_4f": (256, 160, 320, 32, 128, 128),
+    "Mixed_5b": (256, 160, 320, 32, 128, 128),
+    "Mixed_5c": (384, 192, 384, 48, 128, 128),
+}
+
+#: Spatial size below which inputs are rejected (the network's total stride).
+MIN_SIZE = 32
+#: Default spatial size (DeepMind's crop).
+DEFAULT_SIZE = 224
+
+
+def scope_to_layer_name(scope: str) -> str:
+    """Maps a DeepMind variable scope to the Keras layer name used here.
+
+    Args:
+        scope: e.g. ``"Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d"``.
+
+    Returns:
+        The layer name, e.g. ``"Mixed_5b_Branch_2_Conv3d_0a_3x3_conv_3d"``.
+    """
+    return scope.replace("/", "_")
+
+
+def unit3d(
+    x,
+    filters: int,
+    kernel_size=(1, 1, 1),
+    strides=(1, 1, 1),
+    activation: str | None = "relu",
+    use_batch_norm: bool = True,
+    use_bias: bool = False,
+    name: str = "unit_3d",
+):
+    """DeepMind's ``Unit3D``: Conv3D (TF ``SAME``) -> BatchNorm -> ReLU.
+
+    Args:
+        x: input tensor, channels last.
+        filters: output channels.
+        kernel_size: 3D kernel size.
+        strides: 3D strides.
+        activation: activation after batch norm, or ``None``.
+        use_batch_norm: whether to add the (scale-free) batch norm.
+        use_bias: whether the convolution has a bias.
+        name: the DeepMind scope of the unit, e.g. ``"Mixed_3b/Branch_0/Conv3d_0a_1x1"``.
+
+    Returns:
+        The output tensor. When ``activation`` is set, it comes from a layer
+        named ``scope_to_layer_name(name)``.
+    """
+    base = scope_to_layer_name(name)
+    x = keras.layers.Conv3D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=use_bias,
+        name=f"{base}_conv_3d",
+    )(x)
+    if use_batch_norm:
+        # Sonnet 1's BatchNorm: offset only, decay 0.999, epsilon 1e-3.
+        x = keras.layers.BatchNormalization(
+            axis=-1,
+            momentum=0.999,
+            epsilon=1e-3,
+            scale=False,
+            name=f"{base}_batch_norm",
+        )(x)
+    if activation is not None:
+        x = keras.layers.Activation(activation, name=base)(x)
+    return x
+
+
+def inception_block(x, filters, name: str):
+    """One Inception module (``Mixed_*``) of I3D.
+
+    Args:
+        x: input tensor.
+        filters: six ints: Branch_0 1x1, Branch_1 1x1 and 3x3, Branch_2 1x1
+            and 3x3, Branch_3 1x1 after the 3x3x3 max pool.
+        name: the endpoint name, e.g. ``"Mixed_3b"``.
+
+    Returns:
+        The concatenation of the four branches, from a layer named ``name``.
+    """
+    b0, b1a, b1b, b2a, b2b, b3 = filters
+    branch_0 = unit3d(x, b0, name=f"{name}/Branch_0/Conv3d_0a_1x1")
+    branch_1 = unit3d(x, b1a, name=f"{name}/Branch_1/Conv3d_0a_1x1")
+    branch_1 = unit3d(branch_1, b1b, (3, 3, 3), name=f"{name}/Branch_1/Conv3d_0b_3x3")
+    branch_2 = unit3d(x, b2a, name=f"{name}/Branch_2/Conv3d_0a_1x1")
+    # Upstream names this one layer Conv3d_0a_3x3 in Mixed_5b (every other
+    # block says 0b); the checkpoints carry that name, so we do too.
+    b2_name = "Conv3d_0a_3x3" if name == "Mixed_5b" else "Conv3d_0b_3x3"
+    branch_2 = unit3d(branch_2, b2b, (3, 3, 3), name=f"{name}/Branch_2/{b2_name}")
+    branch_3 = keras.layers.MaxPooling3D(
+        (3, 3, 3), strides=(1, 1, 1), padding="same", name=f"{name}_Branch_3_MaxPool3d_0a_3x3"
+    )(x)
+    branch_3 = unit3d(branch_3, b3, name=f"{name}/Branch_3/Conv3d_0b_1x1")
+    return keras.layers.Concatenate(axis=-1, name=name)([branch_0, branch_1, branch_2, branch_3])
+
+
+def i3d_features(inputs):
+    """Builds the I3D trunk up to ``Mixed_5c``.
+
+    Args:
+        inputs: a 5D channels-last tensor ``(batch, frames, height, width, channels)``.
+
+    Returns:
+        The ``Mixed_5c`` tensor ``(batch, ceil(T/8), ceil(H/32), ceil(W/32), 1024)``.
+    """
+    x = unit3d(inputs, 64, (7, 7, 7), strides=(2, 2, 2), name="Conv3d_1a_7x7")
+    x = keras.layers.MaxPooling3D(
+        (1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_2a_3x3"
+    )(x)
+    x = unit3d(x, 64, name="Conv3d_2b_1x1")
+    x = unit3d(x, 192, (3, 3, 3), name="Conv3d_2c_3x3")
+    x = keras.layers.MaxPooling3D(
+        (1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_3a_3x3"
+    )(x)
+    x = inception_block(x, _MIXED_FILTERS["Mixed_3b"], "Mixed_3b")
+    x = inception_block(x, _MIXED_FILTERS["Mixed_3c"], "Mixed_3c")
+    x = keras.layers.MaxPooling3D(
+        (3, 3, 3), strides=(2, 2, 2), padding="same", name="MaxPool3d_4a_3x3"
+    )(x)
+    for block in ("Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f"):
+        x = inception_block(x, _MIXED_FILTERS[block], block)
+    x = keras.layers.MaxPooling3D(
+        (2, 2, 2), strides=(2, 2, 2), padding="same", name="MaxPool3d_5a_2x2"
+    )(x)
+    x = inception_block(x, _MIXED_FILTERS["Mixed_5b"], "Mixed_5b")
+    x = inception_block(x, _MIXED_FILTERS["Mixed_5c"], "Mixed_5c")
+    return x
+
+
+def i3d_head(x, classes: int, dropout_rate: float = 0.0):
+    """DeepMind's ``Logits`` block, returning time-averaged logits.
+
+    Upstream computes avg-pool (2, 7, 7) VALID -> dropout -> 1x1x1 conv with
+    bias -> mean over the remaining time steps. The pooled positions are
+    averaged before the (linear) convolution here, which is the same function;
+    the window shrinks to fit when the ``Mixed_5c`` map is smaller than it.
+
+    Args:
+        x: the ``Mixed_5c`` tensor.
+        classes: number of classes.
+        dropout_rate: dropout before the classifier (upstream trained with 0.5).
+
+    Returns:
+        Logits ``(batch, classes)`` from the layer named ``"Logits"``.
+    """
+    x = LogitsPooling(pool_size=(2, 7, 7), name="Logits_avg_pool")(x)
+    if dropout_rate:
+        x = keras.layers.Dropout(dropout_rate, name="Logits_dropout")(x)
+    x = unit3d(
+        x,
+        classes,
+        activation=None,
+        use_batch_norm=False,
+        use_bias=True,
+        name="Logits/Conv3d_0c_1x1",
+    )
+    return keras.layers.Reshape((classes,), name="Logits")(x)
+
+
+def _validate_input_shape(input_shape, channels: int | None):
+    """Checks a 4D ``(frames, height, width, channels)`` input shape."""
+    if len(input_shape) != 4:
+        raise ValueError(
+            "`input_shape` must be (frames, height, width, channels); "
+            f"got {tuple(input_shape)}."
+        )
+    frames, height, width, in_channels = input_shape
+    if frames is not None and frames < 1:
+        raise ValueError(f"I3D needs at least 1 frame; got input_shape={tuple(input_shape)}.")
+    for label, size in (("height", height), ("width", width)):
+        if size is not None and size < MIN_SIZE:
+            raise ValueError(
+                f"I3D needs frames of at least {MIN_SIZE}x{MIN_SIZE} pixels; got {label}={size} "
+                f"in input_shape={tuple(input_shape)}."
+            )
+    if in_channels is None:
+        raise ValueError("The channel dimension of `input_shape` must be known.")
+    if channels is not None and in_channels != channels:
+        raise ValueError(
+            f"These weights expect {channels} input channels "
+            f"({'RGB' if channels == 3 else 'optical flow (u, v)'}), but input_shape has "
+            f"{in_channels}."
+        )
+
+
+def I3D(  # noqa: N802 - keras.applications naming
+    include_top: bool = True,
+    weights: str | None = "kinetics400_rgb",
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 400,
+    classifier_activation: str | None = "softmax",
+    dropout_rate: float = 0.0,
+    name: str = "i3d",
+) -> keras.Model:
+    """Instantiates DeepMind's I3D (Inflated 3D Inception-v1).
+
+    Reference: Carreira & Zisserman, "Quo Vadis, Action Recognition? A New
+    Model and the Kinetics Dataset", CVPR 2017.
+
+    The input is a channels-last video batch ``(batch, frames, height, width,
+    channels)``: RGB frames scaled to ``[-1, 1]`` (3 channels) or TV-L1 optical
+    flow clipped to ``[-20, 20]`` and scaled to ``[-1, 1]`` (2 channels); see
+    `keras_i3d.preprocess_input`. Any number of frames (at least 1) and any
+    spatial size of at least 32x32 works; DeepMind used 224x224 at 25 fps.
+
+    Args:
+        include_top: whether to include the ``Logits`` classifier.
+        weights: ``None`` (random initialization), a preset name (see
+            ``keras_i3d.presets.PRESETS``) or a path to a ``.weights.h5`` file.
+        input_tensor: optional Keras tensor to use as the model input.
+        input_shape: optional ``(frames, height, width, channels)``; defaults to
+            ``(None, 224, 224, C)`` with ``C`` from the weights (3 for RGB).
+        pooling: with ``include_top=False``: ``None`` returns the ``Mixed_5c``
+            map, ``"avg"`` / ``"max"`` return a global pooled ``(batch, 1024)``.
+        classes: number of classes; must match the preset when a preset is loaded
+            with ``include_top=True``.
+        classifier_activation: activation of the top layer (``"Predictions"``),
+            or ``None`` to return logits.
+        dropout_rate: dropout before the classifier.
+        name: the model name.
+
+    Returns:
+        A `keras.Model`.
+
+    Raises:
+        ValueError: for an unknown preset, bad argument combinations, or an
+            input shape the network cannot take.
+    """
+    from keras_i3d import weights as weights_lib  # noqa: PLC0415 - avoids an import cycle
+
+    preset = None
+    channels = None
+    if weights is not None and not weights_lib.is_weights_file(weights):
+        preset = presets_lib.get_preset(weights)
+        channels = preset.channels
+        if include_top and classes != preset.classes:
+            raise ValueError(
+                f"Preset {preset.name!r} has {preset.classes} classes; got classes={classes}. "
+                "Use include_top=False to put your own classifier on top."
+            )
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"`pooling` must be None, 'avg' or 'max'; got {pooling!r}.")
+    if include_top and pooling is not None:
+        raise ValueError("`pooling` only applies with include_top=False.")
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"`dropout_rate` must be in [0, 1); got {dropout_rate}.")
+
+    if input_tensor is not None:
+        tensor_shape = tuple(input_tensor.shape)
+        _validate_input_shape(tensor_shape[1:], channels)
+        if input_shape is not None and tuple(input_shape) != tensor_shape[1:]:
+            raise ValueError(
+                f"`input_shape` {tuple(input_shape)} disagrees with `input_tensor`'s "
+                f"shape {tensor_shape}."
+            )
+        inputs = input_tensor
+    else:
+        if input_shape is None:
+            input_shape = (None, DEFAULT_SIZE, DEFAULT_SIZE, channels or 3)
+        input_shape = tuple(input_shape)
+        _validate_input_shape(input_shape, channels)
+        inputs = keras.Input(shape=input_shape, name="inputs")
+
+    x = i3d_features(inputs)
+    if include_top:
+        x = i3d_head(x, classes, dropout_rate)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="Predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling3D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling3D(name="max_pool")(x)
+
+    if input_tensor is not None:
+        inputs = keras.utils.get_source_inputs(input_tensor)
+    model = keras.Model(inputs, x, name=name)
+
+    if weights is not None:
+        weights_lib.load_weights(model, weights, include_top=include_top)
+    return model

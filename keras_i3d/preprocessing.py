@@ -1,0 +1,103 @@
+"""DeepMind's input scaling and Kinetics label decoding."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import numpy as np
+
+from keras_i3d.presets import DATASET_CLASSES
+
+#: Optical flow is clipped to +-FLOW_BOUND pixels, then scaled to [-1, 1].
+FLOW_BOUND = 20.0
+
+
+def preprocess_input(frames, stream: str = "rgb"):
+    """Scales frames or optical flow into DeepMind's ``[-1, 1]`` input range.
+
+    Args:
+        frames: ``stream="rgb"``: RGB values in ``[0, 255]`` (uint8 or float),
+            shape ``(..., 3)``. ``stream="flow"``: TV-L1 optical flow in pixels,
+            shape ``(..., 2)``, channels ``(u, v)``.
+        stream: ``"rgb"`` or ``"flow"``.
+
+    Returns:
+        float32 array (NumPy in, NumPy out; tensors go through ``keras.ops``):
+        RGB as ``x / 255 * 2 - 1``; flow clipped to ``[-20, 20]`` then ``/ 20``.
+
+    Raises:
+        ValueError: for an unknown stream or the wrong channel count.
+    """
+    channels = {"rgb": 3, "flow": 2}
+    if stream not in channels:
+        raise ValueError(f"`stream` must be 'rgb' or 'flow'; got {stream!r}.")
+    shape = getattr(frames, "shape", None)
+    if shape is None:
+        frames = np.asarray(frames)
+        shape = frames.shape
+    if len(shape) == 0 or shape[-1] != channels[stream]:
+        raise ValueError(
+            f"{stream} input needs {channels[stream]} channels in the last axis; got shape "
+            f"{tuple(shape)}."
+        )
+    if isinstance(frames, np.ndarray):
+        x = frames.astype(np.float32)
+        if stream == "rgb":
+            return x / np.float32(255.0) * np.float32(2.0) - np.float32(1.0)
+        return np.clip(x, -FLOW_BOUND, FLOW_BOUND) / np.float32(FLOW_BOUND)
+    from keras import ops  # noqa: PLC0415
+
+    x = ops.cast(frames, "float32")
+    if stream == "rgb":
+        return x / 255.0 * 2.0 - 1.0
+    return ops.clip(x, -FLOW_BOUND, FLOW_BOUND) / FLOW_BOUND
+
+
+@functools.lru_cache(maxsize=None)
+def load_labels(dataset: str = "kinetics400") -> tuple[str, ...]:
+    """Returns the class names of a label set, in logit order.
+
+    Args:
+        dataset: ``"kinetics400"`` or ``"kinetics600"``.
+    """
+    if dataset not in DATASET_CLASSES:
+        raise ValueError(f"`dataset` must be one of {sorted(DATASET_CLASSES)}; got {dataset!r}.")
+    text = resources.files("keras_i3d").joinpath("labels", f"{dataset}.txt").read_text()
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def decode_predictions(preds, top: int = 5, dataset: str | None = None):
+    """Decodes class scores into the top Kinetics labels.
+
+    Args:
+        preds: scores (probabilities or logits), shape ``(batch, classes)``.
+        top: how many classes to return per sample.
+        dataset: ``"kinetics400"`` or ``"kinetics600"``; inferred from the
+            number of classes when ``None``.
+
+    Returns:
+        One list per sample of ``(class_index, label, score)`` tuples, best first.
+
+    Raises:
+        ValueError: if ``preds`` is not 2D or its width does not match the labels.
+    """
+    preds = np.asarray(preds)
+    if preds.ndim != 2:
+        raise ValueError(f"`preds` must be (batch, classes); got shape {preds.shape}.")
+    if dataset is None:
+        by_size = {n: name for name, n in DATASET_CLASSES.items()}
+        if preds.shape[1] not in by_size:
+            raise ValueError(
+                f"Cannot tell the label set of {preds.shape[1]} classes; pass `dataset`."
+            )
+        dataset = by_size[preds.shape[1]]
+    labels = load_labels(dataset)
+    if preds.shape[1] != len(labels):
+        raise ValueError(f"{dataset} has {len(labels)} classes; `preds` has {preds.shape[1]}.")
+    top = max(1, min(int(top), len(labels)))
+    results = []
+    for row in preds:
+        order = np.argsort(-row, kind="stable")[:top]
+        results.append([(int(i), labels[i], float(row[i])) for i in order])
+    return results
