@@ -72,6 +72,8 @@ PRESETS: dict[str, Preset] = {
             "(also TF-Hub's deepmind/i3d-kinetics-400).",
             top1=68.4,
             top5=88.0,
+            # sha256 of the file `python -m weights_conversion` writes (Keras 3.15).
+            sha256="06a0ad048dd55b05a045630be65d244b24082b929542c98ba060b532d392b621",
         ),
         Preset(
             name="kinetics400_flow",
