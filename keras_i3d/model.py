@@ -11,6 +11,8 @@ contain neither ``/`` nor ``.``): the checkpoint scope
 
 from __future__ import annotations
 
+import os
+
 import keras
 
 from keras_i3d import presets as presets_lib
@@ -285,7 +287,10 @@ def I3D(  # noqa: N802 - keras.applications naming
 
     preset = None
     channels = None
-    if weights is not None and not weights_lib.is_weights_file(weights):
+    if weights is not None and weights_lib.is_weights_file(weights):
+        if os.path.isfile(weights):  # a missing file is reported when loading
+            channels, _ = weights_lib.describe_weights_file(weights)
+    elif weights is not None:
         preset = presets_lib.get_preset(weights)
         channels = preset.channels
         if include_top and classes != preset.classes:

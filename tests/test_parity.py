@@ -1,0 +1,40 @@
+"""Numerical parity with the independent reference on DeepMind's sample clip."""
+
+import keras
+import numpy as np
+
+import keras_i3d
+from tests import helpers
+
+TOLERANCE = 1e-4
+
+
+def test_reference_logits(kinetics400_rgb_model):
+    x = helpers.reference_input()
+    assert x.shape == (1, 79, 224, 224, 3)
+    logits = np.asarray(kinetics400_rgb_model.predict(x, verbose=0))
+    reference = helpers.reference_logits()
+    diff = np.abs(logits[0] - reference).max()
+    print(f"backend={keras.backend.backend()} max|logits - reference| = {diff:.3e}")
+    assert diff <= TOLERANCE
+    (_, label, score), = keras_i3d.decode_predictions(logits, top=1)[0]
+    assert label == "playing cricket"
+    np.testing.assert_allclose(score, 17.6404, atol=1e-3)
+
+
+def test_softmax_head_matches_logits(kinetics400_rgb_model):
+    x = helpers.reference_input()[:, :16]
+    model = keras_i3d.I3D(weights="kinetics400_rgb")
+    probs = np.asarray(model.predict(x, verbose=0))
+    logits = np.asarray(kinetics400_rgb_model.predict(x, verbose=0))
+    np.testing.assert_allclose(probs, keras.ops.convert_to_numpy(keras.ops.softmax(logits)), atol=1e-6)
+    assert abs(probs.sum() - 1) < 1e-5
+
+
+def test_headless_features_match_full_model(kinetics400_rgb_model):
+    x = helpers.reference_input()[:, :16]
+    features = keras_i3d.I3D(include_top=False, weights="kinetics400_rgb", pooling=None)
+    full = keras.Model(kinetics400_rgb_model.input, kinetics400_rgb_model.get_layer("Mixed_5c").output)
+    np.testing.assert_allclose(
+        np.asarray(features.predict(x, verbose=0)), np.asarray(full.predict(x, verbose=0)), atol=1e-5
+    )
