@@ -25,8 +25,12 @@ from keras_i3d.model import scope_to_layer_name
 #: Checkpoint variable name -> Keras layer attribute, per owning module.
 _VARIABLE_ATTRS = {
     "conv_3d": {"w": "kernel", "b": "bias"},
-    "batch_norm": {"beta": "beta", "gamma": "gamma", "moving_mean": "moving_mean",
-                   "moving_variance": "moving_variance"},
+    "batch_norm": {
+        "beta": "beta",
+        "gamma": "gamma",
+        "moving_mean": "moving_mean",
+        "moving_variance": "moving_variance",
+    },
 }
 _FIRST_CONV = "Conv3d_1a_7x7/conv_3d/w"
 _LOGITS_BIAS = "Logits/Conv3d_0c_1x1/conv_3d/b"
@@ -59,9 +63,7 @@ class Checkpoint:
     def channels(self) -> int:
         """Input channels of the first convolution (3 RGB, 2 flow)."""
         if _FIRST_CONV not in self.tensors:
-            raise ConversionError(
-                f"{self.path}: no {_FIRST_CONV!r} variable; this is not an I3D checkpoint."
-            )
+            raise ConversionError(f"{self.path}: no {_FIRST_CONV!r} variable; this is not an I3D checkpoint.")
         return int(self.tensors[_FIRST_CONV].shape[3])
 
     @property
@@ -90,7 +92,7 @@ def _split_name(name: str) -> tuple[str, str] | None:
         return None
     if "inception_i3d" in parts:
         i = parts.index("inception_i3d")
-        return "/".join(parts[:i]), "/".join(parts[i + 1:])
+        return "/".join(parts[:i]), "/".join(parts[i + 1 :])
     return "", name
 
 
@@ -143,8 +145,7 @@ def read_checkpoint(checkpoint: str | os.PathLike, progress: bool = True) -> Che
         import tensorflow as tf  # noqa: PLC0415 - optional, only to read TF checkpoints
     except ImportError as e:
         raise ImportError(
-            "Reading DeepMind's TF checkpoints needs TensorFlow: "
-            "pip install 'keras-i3d[tensorflow]'."
+            "Reading DeepMind's TF checkpoints needs TensorFlow: pip install 'keras-i3d[tensorflow]'."
         ) from e
     from tqdm.auto import tqdm  # noqa: PLC0415
 
@@ -153,8 +154,9 @@ def read_checkpoint(checkpoint: str | os.PathLike, progress: bool = True) -> Che
     tensors: dict[str, np.ndarray] = {}
     scopes = set()
     ignored = []
-    for name in tqdm(names, desc=f"Reading {prefix.parent.name or prefix}", unit="var",
-                     disable=not progress, leave=False):
+    for name in tqdm(
+        names, desc=f"Reading {prefix.parent.name or prefix}", unit="var", disable=not progress, leave=False
+    ):
         split = _split_name(name)
         if split is None:
             ignored.append(name)
@@ -200,7 +202,7 @@ def assign_checkpoint(model, ckpt: Checkpoint) -> None:
     unused, mismatched = [], []
     assigned = set()
     layers = {layer.name: layer for layer in model.layers}
-    for name, value in ckpt.tensors.items():
+    for name, tensor in ckpt.tensors.items():
         scope, var = name.rsplit("/", 1)
         module = scope.rsplit("/", 1)[-1]
         layer = layers.get(scope_to_layer_name(scope))
@@ -209,6 +211,7 @@ def assign_checkpoint(model, ckpt: Checkpoint) -> None:
             unused.append(name)
             continue
         target = tuple(variable.shape)
+        value = tensor
         if value.shape != target:
             if module == "batch_norm" and value.size == int(np.prod(target)):
                 value = value.reshape(target)  # [1, 1, 1, 1, C] -> [C]
@@ -220,9 +223,11 @@ def assign_checkpoint(model, ckpt: Checkpoint) -> None:
     missing = [v.path for v in model.weights if v.path not in assigned]
     if unused or mismatched or missing:
         lines = [f"{ckpt.path} does not fit the model:"]
-        for title, items in (("checkpoint variables with no model weight", unused),
-                             ("shape mismatches", mismatched),
-                             ("model weights not in the checkpoint", missing)):
+        for title, items in (
+            ("checkpoint variables with no model weight", unused),
+            ("shape mismatches", mismatched),
+            ("model weights not in the checkpoint", missing),
+        ):
             if items:
                 lines.append(f"  {title} ({len(items)}):")
                 lines.extend(f"    {item}" for item in items[:20])

@@ -57,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", help="convert a DeepMind TF checkpoint to .weights.h5")
     p.add_argument("--checkpoint", required=True, help="checkpoint prefix, e.g. .../rgb_scratch/model.ckpt")
     p.add_argument("--output", required=True, help="output file, ending in .weights.h5")
-    p.add_argument("--preset", choices=sorted(presets_lib.PRESETS),
-                   help="check the checkpoint's stream and classes against this preset")
+    p.add_argument(
+        "--preset",
+        choices=sorted(presets_lib.PRESETS),
+        help="check the checkpoint's stream and classes against this preset",
+    )
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser("classify", help="classify a clip (GIF of RGB frames, or a preprocessed .npy)")

@@ -49,9 +49,10 @@ class LogitsPooling(keras.layers.Layer):
             raise ValueError(f"`pool_size` must be 3 positive ints; got {pool_size}.")
 
     def call(self, inputs):
+        """Returns the weighted mean of ``inputs`` as ``(batch, 1, 1, 1, channels)``."""
         x = inputs
         shape = ops.shape(x)
-        for axis, window in zip((1, 2, 3), self.pool_size):
+        for axis, window in zip((1, 2, 3), self.pool_size, strict=True):
             weights = _window_weights(shape[axis], window, x.dtype)
             weights = ops.reshape(weights, [-1] + [1] * (4 - axis))
             x = ops.sum(x * weights, axis=1, keepdims=False)
@@ -59,9 +60,11 @@ class LogitsPooling(keras.layers.Layer):
         return ops.expand_dims(ops.expand_dims(ops.expand_dims(x, 1), 1), 1)
 
     def compute_output_shape(self, input_shape):
+        """Returns ``(batch, 1, 1, 1, channels)``."""
         return (input_shape[0], 1, 1, 1, input_shape[-1])
 
     def get_config(self):
+        """Returns the layer config, with ``pool_size``."""
         config = super().get_config()
         config["pool_size"] = self.pool_size
         return config

@@ -159,24 +159,16 @@ def i3d_features(inputs):
         The ``Mixed_5c`` tensor ``(batch, ceil(T/8), ceil(H/32), ceil(W/32), 1024)``.
     """
     x = unit3d(inputs, 64, (7, 7, 7), strides=(2, 2, 2), name="Conv3d_1a_7x7")
-    x = keras.layers.MaxPooling3D(
-        (1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_2a_3x3"
-    )(x)
+    x = keras.layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_2a_3x3")(x)
     x = unit3d(x, 64, name="Conv3d_2b_1x1")
     x = unit3d(x, 192, (3, 3, 3), name="Conv3d_2c_3x3")
-    x = keras.layers.MaxPooling3D(
-        (1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_3a_3x3"
-    )(x)
+    x = keras.layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_3a_3x3")(x)
     x = inception_block(x, _MIXED_FILTERS["Mixed_3b"], "Mixed_3b")
     x = inception_block(x, _MIXED_FILTERS["Mixed_3c"], "Mixed_3c")
-    x = keras.layers.MaxPooling3D(
-        (3, 3, 3), strides=(2, 2, 2), padding="same", name="MaxPool3d_4a_3x3"
-    )(x)
+    x = keras.layers.MaxPooling3D((3, 3, 3), strides=(2, 2, 2), padding="same", name="MaxPool3d_4a_3x3")(x)
     for block in ("Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f"):
         x = inception_block(x, _MIXED_FILTERS[block], block)
-    x = keras.layers.MaxPooling3D(
-        (2, 2, 2), strides=(2, 2, 2), padding="same", name="MaxPool3d_5a_2x2"
-    )(x)
+    x = keras.layers.MaxPooling3D((2, 2, 2), strides=(2, 2, 2), padding="same", name="MaxPool3d_5a_2x2")(x)
     x = inception_block(x, _MIXED_FILTERS["Mixed_5b"], "Mixed_5b")
     x = inception_block(x, _MIXED_FILTERS["Mixed_5c"], "Mixed_5c")
     return x
@@ -215,10 +207,7 @@ def i3d_head(x, classes: int, dropout_rate: float = 0.0):
 def _validate_input_shape(input_shape, channels: int | None):
     """Checks a 4D ``(frames, height, width, channels)`` input shape."""
     if len(input_shape) != 4:
-        raise ValueError(
-            "`input_shape` must be (frames, height, width, channels); "
-            f"got {tuple(input_shape)}."
-        )
+        raise ValueError(f"`input_shape` must be (frames, height, width, channels); got {tuple(input_shape)}.")
     frames, height, width, in_channels = input_shape
     if frames is not None and frames < 1:
         raise ValueError(f"I3D needs at least 1 frame; got input_shape={tuple(input_shape)}.")
@@ -310,8 +299,7 @@ def I3D(  # noqa: N802 - keras.applications naming
         _validate_input_shape(tensor_shape[1:], channels)
         if input_shape is not None and tuple(input_shape) != tensor_shape[1:]:
             raise ValueError(
-                f"`input_shape` {tuple(input_shape)} disagrees with `input_tensor`'s "
-                f"shape {tensor_shape}."
+                f"`input_shape` {tuple(input_shape)} disagrees with `input_tensor`'s shape {tensor_shape}."
             )
         inputs = input_tensor
     else:

@@ -38,8 +38,7 @@ def preprocess_input(frames, stream: str = "rgb"):
         shape = frames.shape
     if len(shape) == 0 or shape[-1] != channels[stream]:
         raise ValueError(
-            f"{stream} input needs {channels[stream]} channels in the last axis; got shape "
-            f"{tuple(shape)}."
+            f"{stream} input needs {channels[stream]} channels in the last axis; got shape {tuple(shape)}."
         )
     if isinstance(frames, np.ndarray):
         x = frames.astype(np.float32)
@@ -54,7 +53,7 @@ def preprocess_input(frames, stream: str = "rgb"):
     return ops.clip(x, -FLOW_BOUND, FLOW_BOUND) / FLOW_BOUND
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_labels(dataset: str = "kinetics400") -> tuple[str, ...]:
     """Returns the class names of a label set, in logit order.
 
@@ -88,9 +87,7 @@ def decode_predictions(preds, top: int = 5, dataset: str | None = None):
     if dataset is None:
         by_size = {n: name for name, n in DATASET_CLASSES.items()}
         if preds.shape[1] not in by_size:
-            raise ValueError(
-                f"Cannot tell the label set of {preds.shape[1]} classes; pass `dataset`."
-            )
+            raise ValueError(f"Cannot tell the label set of {preds.shape[1]} classes; pass `dataset`.")
         dataset = by_size[preds.shape[1]]
     labels = load_labels(dataset)
     if preds.shape[1] != len(labels):

@@ -68,8 +68,7 @@ PRESETS: dict[str, Preset] = {
             source="rgb_scratch",
             stream="rgb",
             dataset="kinetics400",
-            description="RGB stream trained from scratch on Kinetics-400 "
-            "(also TF-Hub's deepmind/i3d-kinetics-400).",
+            description="RGB stream trained from scratch on Kinetics-400 (also TF-Hub's deepmind/i3d-kinetics-400).",
             top1=68.4,
             top5=88.0,
             # sha256 of the file `python -m weights_conversion` writes (Keras 3.15).
@@ -89,8 +88,7 @@ PRESETS: dict[str, Preset] = {
             source="rgb_imagenet",
             stream="rgb",
             dataset="kinetics400",
-            description="RGB stream inflated from ImageNet Inception-v1, then "
-            "trained on Kinetics-400.",
+            description="RGB stream inflated from ImageNet Inception-v1, then trained on Kinetics-400.",
             top1=71.1,
             top5=89.3,
         ),
@@ -99,8 +97,7 @@ PRESETS: dict[str, Preset] = {
             source="flow_imagenet",
             stream="flow",
             dataset="kinetics400",
-            description="Optical-flow stream inflated from ImageNet Inception-v1, "
-            "then trained on Kinetics-400.",
+            description="Optical-flow stream inflated from ImageNet Inception-v1, then trained on Kinetics-400.",
             top1=63.4,
             top5=84.9,
         ),

@@ -106,8 +106,9 @@ def _download_to(url: str, dest: Path, progress: bool) -> None:
 
     with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=f"Downloading {dest.name}",
-                  disable=not progress, leave=False) as bar:
+        with tqdm(
+            total=total, unit="B", unit_scale=True, desc=f"Downloading {dest.name}", disable=not progress, leave=False
+        ) as bar:
             for chunk in iter(lambda: response.read(1 << 20), b""):
                 out.write(chunk)
                 bar.update(len(chunk))
@@ -143,10 +144,7 @@ def download_weights(preset: presets_lib.Preset, base_url: str, progress: bool =
         _download_to(url, tmp, progress)
         actual = sha256_file(tmp)
         if actual != expected:
-            raise WeightsError(
-                f"sha256 mismatch for {url}: expected {expected}, got {actual}. "
-                "The file was discarded."
-            )
+            raise WeightsError(f"sha256 mismatch for {url}: expected {expected}, got {actual}. The file was discarded.")
     write_text_atomic(_sidecar(path), f"{expected}  {path.name}\n")
     return path
 
@@ -240,8 +238,7 @@ def load_weights(model, weights, include_top: bool = True, progress: bool = True
     channels, classes = describe_weights_file(path)
     if _model_channels(model) != channels:
         raise WeightsError(
-            f"{path} has weights for {channels} input channels; the model takes "
-            f"{_model_channels(model)}."
+            f"{path} has weights for {channels} input channels; the model takes {_model_channels(model)}."
         )
     model_classes = model.get_layer("Logits").output.shape[-1] if include_top else None
     if include_top and classes != model_classes:

@@ -17,10 +17,7 @@ def data_dir() -> Path:
     """The kinetics-i3d data folder; skips the test without it (fails under CI=true)."""
     path = data_paths.find_data_dir()
     if path is None or not path.is_dir():
-        message = (
-            f"kinetics-i3d data not found: set {data_paths.DATA_ENV} "
-            "(or put it at ../shared/kinetics-i3d)"
-        )
+        message = f"kinetics-i3d data not found: set {data_paths.DATA_ENV} (or put it at ../shared/kinetics-i3d)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message + " -- under CI=true this is a failure, not a skip")
         pytest.skip(message)

@@ -18,8 +18,7 @@ OTHER_CHECKPOINTS = {  # source -> preset
     "flow_imagenet": "kinetics400_flow_imagenet",
     "rgb_scratch_kin600": "kinetics600_rgb",
 }
-_ATTR = {"w": "kernel", "b": "bias", "beta": "beta", "moving_mean": "moving_mean",
-         "moving_variance": "moving_variance"}
+_ATTR = {"w": "kernel", "b": "bias", "beta": "beta", "moving_mean": "moving_mean", "moving_variance": "moving_variance"}
 
 
 def _model_value(model, checkpoint_name):
@@ -41,16 +40,16 @@ def test_upstream_layouts_convert_and_land_by_name(tmp_path, source):
     model_vars = {n: v for n, v in values.items() if not n.endswith("/Momentum")}
     assert len(model_vars) == 230  # 58 conv kernels + 57 x 3 BN + logits bias
     for name, value in model_vars.items():
-        np.testing.assert_array_equal(_model_value(model, name), value.reshape(_model_value(model, name).shape),
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            _model_value(model, name), value.reshape(_model_value(model, name).shape), err_msg=name
+        )
     assert tuple(model.input.shape)[-1] == preset.channels
 
 
 def test_wrong_stream_is_refused(tmp_path):
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", helpers.checkpoint_layout("flow_scratch"))
     with pytest.raises(checkpoints.ConversionError, match="flow checkpoint .* rgb preset"):
-        checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5",
-                                       preset="kinetics400_rgb")
+        checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5", preset="kinetics400_rgb")
     assert not list(tmp_path.glob("*.weights.h5*"))
 
 
@@ -58,8 +57,7 @@ def test_wrong_classes_are_refused(tmp_path):
     layout = helpers.checkpoint_layout("rgb_scratch_kin600")
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", layout)
     with pytest.raises(checkpoints.ConversionError, match="600 classes"):
-        checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5",
-                                       preset="kinetics400_rgb")
+        checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5", preset="kinetics400_rgb")
 
 
 def test_missing_and_unknown_variables_are_listed(tmp_path):
@@ -99,18 +97,30 @@ def test_real_checkpoint_reads_and_ignores_nothing():
 
 def test_output_name_must_be_keras_weights(tmp_path):
     with pytest.raises(ValueError, match=".weights.h5"):
-        checkpoints.convert_checkpoint(helpers.data_dir() / "checkpoints" / "rgb_scratch",
-                                       tmp_path / "x.h5")
+        checkpoints.convert_checkpoint(helpers.data_dir() / "checkpoints" / "rgb_scratch", tmp_path / "x.h5")
 
 
 def test_weights_conversion_tool_checks_parity(tmp_path):
     data = helpers.data_dir()
     out = tmp_path / "k400.weights.h5"
     result = subprocess.run(
-        [sys.executable, "-m", "weights_conversion", "--checkpoint",
-         str(data / "checkpoints" / "rgb_scratch" / "model.ckpt"), "--preset", "kinetics400_rgb",
-         "--output", str(out), "--data-dir", str(data)],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "weights_conversion",
+            "--checkpoint",
+            str(data / "checkpoints" / "rgb_scratch" / "model.ckpt"),
+            "--preset",
+            "kinetics400_rgb",
+            "--output",
+            str(out),
+            "--data-dir",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "playing cricket" in result.stdout and "max abs diff vs reference" in result.stdout
     assert f"sha256 {keras_i3d.get_preset('kinetics400_rgb').sha256}" in result.stdout or out.exists()
@@ -120,9 +130,27 @@ def test_cli_convert_alias_rejects_wrong_stream(tmp_path):
     from keras_i3d import cli
 
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", helpers.checkpoint_layout("flow_imagenet"))
-    status = cli.main(["convert", "--checkpoint", str(tmp_path / "model.ckpt"), "--output",
-                       str(tmp_path / "x.weights.h5"), "--preset", "kinetics400_rgb_imagenet"])
+    status = cli.main(
+        [
+            "convert",
+            "--checkpoint",
+            str(tmp_path / "model.ckpt"),
+            "--output",
+            str(tmp_path / "x.weights.h5"),
+            "--preset",
+            "kinetics400_rgb_imagenet",
+        ]
+    )
     assert status == 2 and not (tmp_path / "x.weights.h5").exists()
-    status = cli.main(["convert", "--checkpoint", str(tmp_path / "model.ckpt"), "--output",
-                       str(tmp_path / "x.weights.h5"), "--preset", "kinetics400_flow_imagenet"])
+    status = cli.main(
+        [
+            "convert",
+            "--checkpoint",
+            str(tmp_path / "model.ckpt"),
+            "--output",
+            str(tmp_path / "x.weights.h5"),
+            "--preset",
+            "kinetics400_flow_imagenet",
+        ]
+    )
     assert status == 0 and (tmp_path / "x.weights.h5").exists()

@@ -73,8 +73,7 @@ def test_pooling(pooling, shape):
 
 
 def test_odd_spatial_sizes_and_flow_channels():
-    model = keras_i3d.I3D(weights=None, input_shape=(None, None, None, 2), classes=10,
-                          classifier_activation=None)
+    model = keras_i3d.I3D(weights=None, input_shape=(None, None, None, 2), classes=10, classifier_activation=None)
     y = model.predict(np.zeros((2, 9, 45, 71, 2), "float32"), verbose=0)
     assert y.shape == (2, 10)
 
@@ -83,12 +82,25 @@ def _upstream_head(features, kernel, bias):
     """DeepMind's Logits block, literally: avg_pool (2,7,7) VALID, 1x1x1 conv, mean over time."""
     b, t, h, w, c = features.shape
     kt, kh, kw = min(2, t), min(7, h), min(7, w)
-    pooled = np.stack([
-        np.stack([
-            np.stack([features[:, i:i + kt, j:j + kh, k:k + kw].mean(axis=(1, 2, 3))
-                      for k in range(w - kw + 1)], 1)
-            for j in range(h - kh + 1)], 1)
-        for i in range(t - kt + 1)], 1)  # (b, t', h', w', c)
+    pooled = np.stack(
+        [
+            np.stack(
+                [
+                    np.stack(
+                        [
+                            features[:, i : i + kt, j : j + kh, k : k + kw].mean(axis=(1, 2, 3))
+                            for k in range(w - kw + 1)
+                        ],
+                        1,
+                    )
+                    for j in range(h - kh + 1)
+                ],
+                1,
+            )
+            for i in range(t - kt + 1)
+        ],
+        1,
+    )  # (b, t', h', w', c)
     logits = pooled @ kernel.reshape(c, -1) + bias
     return logits.mean(axis=(1, 2, 3))
 
@@ -108,19 +120,23 @@ def test_logits_head_equals_upstream_pooling(shape):
 def _tf_same_conv_reference(x, kernel, stride):
     """1D-per-axis TF 'SAME' padding (extra pad at the end), then VALID correlation."""
     pads = []
-    for n, k, s in zip(x.shape[1:4], kernel.shape[:3], stride):
+    for n, k, s in zip(x.shape[1:4], kernel.shape[:3], stride, strict=True):
         out = -(-n // s)
         total = max((out - 1) * s + k - n, 0)
         pads.append((total // 2, total - total // 2))
     xp = np.pad(x, [(0, 0)] + pads + [(0, 0)])
-    outs = [-(-n // s) for n, s in zip(x.shape[1:4], stride)]
+    outs = [-(-n // s) for n, s in zip(x.shape[1:4], stride, strict=True)]
     y = np.zeros((x.shape[0], *outs, kernel.shape[-1]), np.float64)
     kt, kh, kw = kernel.shape[:3]
     for i in range(outs[0]):
         for j in range(outs[1]):
             for k in range(outs[2]):
-                patch = xp[:, i * stride[0]:i * stride[0] + kt, j * stride[1]:j * stride[1] + kh,
-                           k * stride[2]:k * stride[2] + kw]
+                patch = xp[
+                    :,
+                    i * stride[0] : i * stride[0] + kt,
+                    j * stride[1] : j * stride[1] + kh,
+                    k * stride[2] : k * stride[2] + kw,
+                ]
                 y[:, i, j, k] = np.tensordot(patch, kernel, axes=([1, 2, 3, 4], [0, 1, 2, 3]))
     return y
 

@@ -17,7 +17,7 @@ def test_reference_logits(kinetics400_rgb_model):
     diff = np.abs(logits[0] - reference).max()
     print(f"backend={keras.backend.backend()} max|logits - reference| = {diff:.3e}")
     assert diff <= TOLERANCE
-    (_, label, score), = keras_i3d.decode_predictions(logits, top=1)[0]
+    ((_, label, score),) = keras_i3d.decode_predictions(logits, top=1)[0]
     assert label == "playing cricket"
     np.testing.assert_allclose(score, 17.6404, atol=1e-3)
 

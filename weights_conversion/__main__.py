@@ -49,8 +49,7 @@ def sample_clip(stream: str, data_dir: Path) -> np.ndarray:
     return np.clip(flow, -1.0, 1.0)[None]
 
 
-def check_parity(weights: Path, preset: presets.Preset, data_dir: Path | None,
-                 tolerance: float) -> dict:
+def check_parity(weights: Path, preset: presets.Preset, data_dir: Path | None, tolerance: float) -> dict:
     """Runs the converted weights on the sample clip; returns a summary.
 
     Raises:
@@ -63,7 +62,7 @@ def check_parity(weights: Path, preset: presets.Preset, data_dir: Path | None,
         return {"checked": False, "reason": "sample clip not found"}
     model = keras_i3d.I3D(weights=str(weights), classes=preset.classes, classifier_activation=None)
     logits = np.asarray(model.predict(sample_clip(preset.stream, data_dir), verbose=0))[0]
-    (_, top1, score), = keras_i3d.decode_predictions(logits[None], top=1, dataset=preset.dataset)[0]
+    ((_, top1, score),) = keras_i3d.decode_predictions(logits[None], top=1, dataset=preset.dataset)[0]
     result = {"checked": True, "top1": top1, "top1_logit": round(score, 4)}
     reference = REFERENCE_LOGITS.get(preset.source)
     if reference and (data_dir / "reference" / reference).exists():
@@ -71,14 +70,14 @@ def check_parity(weights: Path, preset: presets.Preset, data_dir: Path | None,
         result["max_abs_diff"] = diff
         if diff > tolerance:
             raise ConversionError(
-                f"Parity check failed for {preset.name}: max |logits - reference| = {diff:.3g} "
-                f"> {tolerance}."
+                f"Parity check failed for {preset.name}: max |logits - reference| = {diff:.3g} > {tolerance}."
             )
     return result
 
 
-def convert_one(checkpoint: str, preset: presets.Preset, output: Path, data_dir: Path | None,
-                tolerance: float, parity: bool) -> dict:
+def convert_one(
+    checkpoint: str, preset: presets.Preset, output: Path, data_dir: Path | None, tolerance: float, parity: bool
+) -> dict:
     """Converts one checkpoint, checks it and prints a summary line."""
     digest = convert_checkpoint(checkpoint, output, preset=preset.name)
     entry = {"preset": preset.name, "source": preset.source, "file": output.name, "sha256": digest}
@@ -94,13 +93,15 @@ def convert_one(checkpoint: str, preset: presets.Preset, output: Path, data_dir:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m weights_conversion", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m weights_conversion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--checkpoint", help="TF checkpoint prefix (.../model.ckpt) or its folder")
     parser.add_argument("--preset", choices=sorted(presets.PRESETS))
     parser.add_argument("--output", help="output .weights.h5 (default: i3d_<preset>.weights.h5)")
-    parser.add_argument("--all", action="store_true",
-                        help="convert every preset whose checkpoint is in the data folder")
+    parser.add_argument(
+        "--all", action="store_true", help="convert every preset whose checkpoint is in the data folder"
+    )
     parser.add_argument("--data-dir", type=Path, help=f"kinetics-i3d data (default ${data_paths.DATA_ENV})")
     parser.add_argument("--output-dir", type=Path, default=Path("."), help="with --all")
     parser.add_argument("--tolerance", type=float, default=1e-4)
@@ -120,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{preset.name}: skipped ({e})")
                     continue
                 manifest[preset.name] = convert_one(
-                    str(prefix), preset, args.output_dir / preset.filename, data_dir,
-                    args.tolerance, not args.no_parity)
+                    str(prefix), preset, args.output_dir / preset.filename, data_dir, args.tolerance, not args.no_parity
+                )
             write_text_atomic(args.output_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
             print(f"manifest: {args.output_dir / 'manifest.json'} ({len(manifest)} presets)")
             return 0 if manifest else 1
