@@ -1,0 +1,32 @@
+"""Classify DeepMind's sample cricket clip with the Kinetics-400 RGB I3D.
+
+Run from the repository root (``make demo`` does):
+
+    python examples/classify_cricket.py [--weights kinetics400_rgb] [--top 5]
+
+The clip is read from ``$KINETICS_I3D_DATA`` (default ``../shared/kinetics-i3d``).
+The first run converts DeepMind's checkpoint into the Keras cache.
+"""
+
+import argparse
+
+import numpy as np
+
+import keras_i3d
+from keras_i3d.data_paths import require_data_dir
+from keras_i3d.video import read_gif
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--weights", default="kinetics400_rgb")
+parser.add_argument("--top", type=int, default=5)
+args = parser.parse_args()
+
+frames = read_gif(require_data_dir() / "v_CricketShot_g04_c01_rgb.gif")  # (79, 224, 224, 3) uint8
+clip = keras_i3d.preprocess_input(frames)[None]  # (1, 79, 224, 224, 3) in [-1, 1]
+
+model = keras_i3d.I3D(weights=args.weights)  # softmax head
+probs = np.asarray(model.predict(clip, verbose=0))
+
+print(f"I3D ({args.weights}) on v_CricketShot_g04_c01, {frames.shape[0]} frames:")
+for rank, (_, label, prob) in enumerate(keras_i3d.decode_predictions(probs, top=args.top)[0], 1):
+    print(f"{rank}. {label:<40} {prob:.4f}")
