@@ -75,12 +75,17 @@ def _cached(preset: presets_lib.Preset) -> Path | None:
     path = cache_dir() / preset.filename
     if not path.exists():
         return None
-    expected = _read_sidecar(path)
     actual = sha256_file(path)
+    expected = _read_sidecar(path)
+    if expected is None and actual == preset.sha256:
+        # A published file copied into the cache by hand: verified by the registry.
+        write_text_atomic(_sidecar(path), f"{actual}  {path.name}\n")
+        return path
     if expected is None or actual != expected:
         warnings.warn(
             f"Discarding cached weights {path}: sha256 {actual} does not match "
-            f"{expected or 'a missing .sha256 sidecar'} (truncated or corrupted).",
+            f"{expected or 'the preset (and there is no .sha256 sidecar)'} (truncated, corrupted "
+            "or unverifiable).",
             stacklevel=3,
         )
         _discard(path)

@@ -30,5 +30,7 @@ def _isolated_keras_home(tmp_path_factory):
 def kinetics400_rgb_model():
     """The converted kinetics400_rgb network returning logits (built once)."""
     import keras_i3d
+    from tests import helpers
 
+    helpers.data_dir()  # skip (or, under CI=true, fail) without DeepMind's data
     return keras_i3d.I3D(weights="kinetics400_rgb", classifier_activation=None)

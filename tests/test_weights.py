@@ -132,3 +132,27 @@ def test_no_warning_on_clean_cache(fresh_cache, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         weights_lib.resolve_preset("kinetics400_rgb", progress=False)
+
+
+def test_hand_copied_cache_file_is_verified_by_the_registry(fresh_cache, monkeypatch, tmp_path, converted):
+    monkeypatch.setenv("KINETICS_I3D_DATA", str(tmp_path / "empty"))
+    monkeypatch.delenv("KERAS_I3D_WEIGHTS_URL", raising=False)
+    fresh_cache.mkdir(parents=True)
+    target = fresh_cache / "i3d_kinetics400_rgb.weights.h5"
+    shutil.copy(converted, target)
+    preset = keras_i3d.get_preset("kinetics400_rgb")
+    if sha256_file(converted) != preset.sha256:
+        pytest.skip("this Keras/h5py writes other bytes than the registered file")
+    assert weights_lib.resolve_preset("kinetics400_rgb", progress=False) == target
+    assert (fresh_cache / "i3d_kinetics400_rgb.weights.h5.sha256").read_text().split()[0] == preset.sha256
+
+
+def test_unverifiable_cache_file_is_discarded(fresh_cache, monkeypatch, tmp_path, converted):
+    monkeypatch.setenv("KINETICS_I3D_DATA", str(tmp_path / "empty"))
+    monkeypatch.delenv("KERAS_I3D_WEIGHTS_URL", raising=False)
+    fresh_cache.mkdir(parents=True)
+    target = fresh_cache / "i3d_kinetics600_rgb.weights.h5"
+    shutil.copy(converted, target)  # no sidecar, and no registered hash for this preset
+    with pytest.warns(UserWarning, match="unverifiable"), pytest.raises(weights_lib.WeightsError):
+        weights_lib.resolve_preset("kinetics600_rgb", progress=False)
+    assert not target.exists()
