@@ -20,7 +20,7 @@ import numpy as np
 
 from keras_i3d import presets as presets_lib
 from keras_i3d._files import atomic_path, sha256_file, write_text_atomic
-from keras_i3d.model import scope_to_layer_name
+from keras_i3d.model import I3D, scope_to_layer_name
 
 #: Checkpoint variable name -> Keras layer attribute, per owning module.
 _VARIABLE_ATTRS = {
@@ -261,8 +261,6 @@ def convert_checkpoint(
         ConversionError: if the checkpoint does not fit (see `assign_checkpoint`).
         ValueError: for an unknown preset or a bad output name.
     """
-    from keras_i3d.model import I3D  # noqa: PLC0415
-
     output = Path(output)
     if not output.name.endswith(".weights.h5"):
         raise ValueError(f"The output file name must end in '.weights.h5'; got {output}.")

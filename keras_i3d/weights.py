@@ -25,6 +25,7 @@ from pathlib import Path
 from keras_i3d import data_paths
 from keras_i3d import presets as presets_lib
 from keras_i3d._files import atomic_path, sha256_file, write_text_atomic
+from keras_i3d.model import I3D
 
 #: Environment variable with the base URL of a weights mirror.
 WEIGHTS_URL_ENV = "KERAS_I3D_WEIGHTS_URL"
@@ -232,8 +233,6 @@ def load_weights(model, weights, include_top: bool = True, progress: bool = True
     Raises:
         WeightsError: if the weights cannot be found, read, or do not fit.
     """
-    from keras_i3d.model import I3D  # noqa: PLC0415 - avoids an import cycle
-
     if is_weights_file(weights):
         path = Path(weights)
         if not path.is_file():
