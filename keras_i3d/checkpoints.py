@@ -20,7 +20,7 @@ import numpy as np
 
 from keras_i3d import presets as presets_lib
 from keras_i3d._files import atomic_path, sha256_file, write_text_atomic
-from keras_i3d.model import I3D, scope_to_layer_name
+from keras_i3d.model import scope_to_layer_name, weights_holder
 
 #: Checkpoint variable name -> Keras layer attribute, per owning module.
 _VARIABLE_ATTRS = {
@@ -268,14 +268,7 @@ def convert_checkpoint(
     ckpt = read_checkpoint(checkpoint, progress=progress)
     if preset_obj is not None:
         check_compatible(ckpt, preset_obj)
-    classes = ckpt.classes
-    model = I3D(
-        include_top=classes is not None,
-        weights=None,
-        input_shape=(None, None, None, ckpt.channels),
-        classes=classes or 400,
-        classifier_activation=None,
-    )
+    model = weights_holder(ckpt.channels, ckpt.classes)
     assign_checkpoint(model, ckpt)
     with atomic_path(output, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)

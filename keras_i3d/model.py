@@ -11,6 +11,7 @@ contain neither ``/`` nor ``.``): the checkpoint scope
 
 from __future__ import annotations
 
+import functools
 import os
 
 import keras
@@ -58,6 +59,8 @@ _MIXED_FILTERS = {
 MIN_SIZE = 32
 #: Default spatial size (DeepMind's crop).
 DEFAULT_SIZE = 224
+#: Kernel initializer of randomly initialized models (Keras' default).
+DEFAULT_KERNEL_INITIALIZER = "glorot_uniform"
 
 
 def scope_to_layer_name(scope: str) -> str:
@@ -81,6 +84,7 @@ def unit3d(
     use_batch_norm: bool = True,
     use_bias: bool = False,
     name: str = "unit_3d",
+    kernel_initializer: str = DEFAULT_KERNEL_INITIALIZER,
 ):
     """DeepMind's ``Unit3D``: Conv3D (TF ``SAME``) -> BatchNorm -> ReLU.
 
@@ -93,6 +97,7 @@ def unit3d(
         use_batch_norm: whether to add the (scale-free) batch norm.
         use_bias: whether the convolution has a bias.
         name: the DeepMind scope of the unit, e.g. ``"Mixed_3b/Branch_0/Conv3d_0a_1x1"``.
+        kernel_initializer: initializer of the convolution kernel.
 
     Returns:
         The output tensor. When ``activation`` is set, it comes from a layer
@@ -105,6 +110,7 @@ def unit3d(
         strides=strides,
         padding="same",
         use_bias=use_bias,
+        kernel_initializer=kernel_initializer,
         name=f"{base}_conv_3d",
     )(x)
     if use_batch_norm:
@@ -121,7 +127,7 @@ def unit3d(
     return x
 
 
-def inception_block(x, filters, name: str):
+def inception_block(x, filters, name: str, kernel_initializer: str = DEFAULT_KERNEL_INITIALIZER):
     """One Inception module (``Mixed_*``) of I3D.
 
     Args:
@@ -129,52 +135,56 @@ def inception_block(x, filters, name: str):
         filters: six ints: Branch_0 1x1, Branch_1 1x1 and 3x3, Branch_2 1x1
             and 3x3, Branch_3 1x1 after the 3x3x3 max pool.
         name: the endpoint name, e.g. ``"Mixed_3b"``.
+        kernel_initializer: initializer of the convolution kernels.
 
     Returns:
         The concatenation of the four branches, from a layer named ``name``.
     """
     b0, b1a, b1b, b2a, b2b, b3 = filters
-    branch_0 = unit3d(x, b0, name=f"{name}/Branch_0/Conv3d_0a_1x1")
-    branch_1 = unit3d(x, b1a, name=f"{name}/Branch_1/Conv3d_0a_1x1")
-    branch_1 = unit3d(branch_1, b1b, (3, 3, 3), name=f"{name}/Branch_1/Conv3d_0b_3x3")
-    branch_2 = unit3d(x, b2a, name=f"{name}/Branch_2/Conv3d_0a_1x1")
+    unit = functools.partial(unit3d, kernel_initializer=kernel_initializer)
+    branch_0 = unit(x, b0, name=f"{name}/Branch_0/Conv3d_0a_1x1")
+    branch_1 = unit(x, b1a, name=f"{name}/Branch_1/Conv3d_0a_1x1")
+    branch_1 = unit(branch_1, b1b, (3, 3, 3), name=f"{name}/Branch_1/Conv3d_0b_3x3")
+    branch_2 = unit(x, b2a, name=f"{name}/Branch_2/Conv3d_0a_1x1")
     # Upstream names this one layer Conv3d_0a_3x3 in Mixed_5b (every other
     # block says 0b); the checkpoints carry that name, so we do too.
     b2_name = "Conv3d_0a_3x3" if name == "Mixed_5b" else "Conv3d_0b_3x3"
-    branch_2 = unit3d(branch_2, b2b, (3, 3, 3), name=f"{name}/Branch_2/{b2_name}")
+    branch_2 = unit(branch_2, b2b, (3, 3, 3), name=f"{name}/Branch_2/{b2_name}")
     branch_3 = keras.layers.MaxPooling3D(
         (3, 3, 3), strides=(1, 1, 1), padding="same", name=f"{name}_Branch_3_MaxPool3d_0a_3x3"
     )(x)
-    branch_3 = unit3d(branch_3, b3, name=f"{name}/Branch_3/Conv3d_0b_1x1")
+    branch_3 = unit(branch_3, b3, name=f"{name}/Branch_3/Conv3d_0b_1x1")
     return keras.layers.Concatenate(axis=-1, name=name)([branch_0, branch_1, branch_2, branch_3])
 
 
-def i3d_features(inputs):
+def i3d_features(inputs, kernel_initializer: str = DEFAULT_KERNEL_INITIALIZER):
     """Builds the I3D trunk up to ``Mixed_5c``.
 
     Args:
         inputs: a 5D channels-last tensor ``(batch, frames, height, width, channels)``.
+        kernel_initializer: initializer of the convolution kernels.
 
     Returns:
         The ``Mixed_5c`` tensor ``(batch, ceil(T/8), ceil(H/32), ceil(W/32), 1024)``.
     """
-    x = unit3d(inputs, 64, (7, 7, 7), strides=(2, 2, 2), name="Conv3d_1a_7x7")
+    unit = functools.partial(unit3d, kernel_initializer=kernel_initializer)
+    x = unit(inputs, 64, (7, 7, 7), strides=(2, 2, 2), name="Conv3d_1a_7x7")
     x = keras.layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_2a_3x3")(x)
-    x = unit3d(x, 64, name="Conv3d_2b_1x1")
-    x = unit3d(x, 192, (3, 3, 3), name="Conv3d_2c_3x3")
+    x = unit(x, 64, name="Conv3d_2b_1x1")
+    x = unit(x, 192, (3, 3, 3), name="Conv3d_2c_3x3")
     x = keras.layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_3a_3x3")(x)
-    x = inception_block(x, _MIXED_FILTERS["Mixed_3b"], "Mixed_3b")
-    x = inception_block(x, _MIXED_FILTERS["Mixed_3c"], "Mixed_3c")
+    x = inception_block(x, _MIXED_FILTERS["Mixed_3b"], "Mixed_3b", kernel_initializer)
+    x = inception_block(x, _MIXED_FILTERS["Mixed_3c"], "Mixed_3c", kernel_initializer)
     x = keras.layers.MaxPooling3D((3, 3, 3), strides=(2, 2, 2), padding="same", name="MaxPool3d_4a_3x3")(x)
     for block in ("Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f"):
-        x = inception_block(x, _MIXED_FILTERS[block], block)
+        x = inception_block(x, _MIXED_FILTERS[block], block, kernel_initializer)
     x = keras.layers.MaxPooling3D((2, 2, 2), strides=(2, 2, 2), padding="same", name="MaxPool3d_5a_2x2")(x)
-    x = inception_block(x, _MIXED_FILTERS["Mixed_5b"], "Mixed_5b")
-    x = inception_block(x, _MIXED_FILTERS["Mixed_5c"], "Mixed_5c")
+    x = inception_block(x, _MIXED_FILTERS["Mixed_5b"], "Mixed_5b", kernel_initializer)
+    x = inception_block(x, _MIXED_FILTERS["Mixed_5c"], "Mixed_5c", kernel_initializer)
     return x
 
 
-def i3d_head(x, classes: int, dropout_rate: float = 0.0):
+def i3d_head(x, classes: int, dropout_rate: float = 0.0, kernel_initializer: str = DEFAULT_KERNEL_INITIALIZER):
     """DeepMind's ``Logits`` block, returning time-averaged logits.
 
     Upstream computes avg-pool (2, 7, 7) VALID -> dropout -> 1x1x1 conv with
@@ -186,6 +196,7 @@ def i3d_head(x, classes: int, dropout_rate: float = 0.0):
         x: the ``Mixed_5c`` tensor.
         classes: number of classes.
         dropout_rate: dropout before the classifier (upstream trained with 0.5).
+        kernel_initializer: initializer of the classifier kernel.
 
     Returns:
         Logits ``(batch, classes)`` from the layer named ``"Logits"``.
@@ -200,6 +211,7 @@ def i3d_head(x, classes: int, dropout_rate: float = 0.0):
         use_batch_norm=False,
         use_bias=True,
         name="Logits/Conv3d_0c_1x1",
+        kernel_initializer=kernel_initializer,
     )
     return keras.layers.Reshape((classes,), name="Logits")(x)
 
@@ -309,9 +321,12 @@ def I3D(  # noqa: N802 - keras.applications naming
         _validate_input_shape(input_shape, channels)
         inputs = keras.Input(shape=input_shape, name="inputs")
 
-    x = i3d_features(inputs)
+    # Weights about to be loaded need no random initialization, which on JAX
+    # compiles once per kernel shape (~15 s for the whole network).
+    init = "zeros" if weights is not None else DEFAULT_KERNEL_INITIALIZER
+    x = i3d_features(inputs, init)
     if include_top:
-        x = i3d_head(x, classes, dropout_rate)
+        x = i3d_head(x, classes, dropout_rate, init)
         if classifier_activation is not None:
             x = keras.layers.Activation(classifier_activation, name="Predictions")(x)
     elif pooling == "avg":
@@ -325,4 +340,29 @@ def I3D(  # noqa: N802 - keras.applications naming
 
     if weights is not None:
         weights_lib.load_weights(model, weights, include_top=include_top)
+        _restore_default_initializer(model)
     return model
+
+
+def _restore_default_initializer(model: keras.Model) -> None:
+    """Makes the config of a model built with placeholder zeros say glorot again."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv3D):
+            layer.kernel_initializer = keras.initializers.get(DEFAULT_KERNEL_INITIALIZER)
+
+
+def weights_holder(channels: int, classes: int | None) -> keras.Model:
+    """An I3D to hold a weights file's variables: any input size, logits out.
+
+    Its kernels start as zeros (cheap to build), to be overwritten by a
+    checkpoint or a ``.weights.h5`` file.
+
+    Args:
+        channels: input channels (3 RGB, 2 flow).
+        classes: number of classes, or ``None`` for no classifier.
+    """
+    inputs = keras.Input(shape=(None, None, None, channels), name="inputs")
+    x = i3d_features(inputs, "zeros")
+    if classes is not None:
+        x = i3d_head(x, classes, kernel_initializer="zeros")
+    return keras.Model(inputs, x, name="i3d")

@@ -25,7 +25,7 @@ from pathlib import Path
 from keras_i3d import data_paths
 from keras_i3d import presets as presets_lib
 from keras_i3d._files import atomic_path, sha256_file, write_text_atomic
-from keras_i3d.model import I3D
+from keras_i3d.model import weights_holder
 
 #: Environment variable with the base URL of a weights mirror.
 WEIGHTS_URL_ENV = "KERAS_I3D_WEIGHTS_URL"
@@ -250,13 +250,7 @@ def load_weights(model, weights, include_top: bool = True, progress: bool = True
             f"{path} has {'no classifier' if classes is None else f'{classes} classes'}; the "
             f"model has {model_classes}. Use include_top=False or matching `classes`."
         )
-    reference = I3D(
-        include_top=classes is not None,
-        weights=None,
-        input_shape=(None, None, None, channels),
-        classes=classes or 400,
-        classifier_activation=None,
-    )
+    reference = weights_holder(channels, classes)
     try:
         reference.load_weights(path)
     except Exception as e:  # Keras raises several types for a bad file

@@ -3,6 +3,7 @@
 import shutil
 import warnings
 
+import keras
 import numpy as np
 import pytest
 
@@ -156,3 +157,10 @@ def test_unverifiable_cache_file_is_discarded(fresh_cache, monkeypatch, tmp_path
     with pytest.warns(UserWarning, match="unverifiable"), pytest.raises(weights_lib.WeightsError):
         weights_lib.resolve_preset("kinetics600_rgb", progress=False)
     assert not target.exists()
+
+
+def test_pretrained_model_keeps_the_default_initializer_in_its_config(converted):
+    model = keras_i3d.I3D(weights=str(converted), include_top=False, input_shape=(8, 64, 64, 3))
+    layer = model.get_layer("Mixed_4f_Branch_1_Conv3d_0b_3x3_conv_3d")
+    assert layer.get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"
+    assert np.abs(np.asarray(keras.ops.convert_to_numpy(layer.kernel))).sum() > 0
