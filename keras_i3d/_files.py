@@ -48,3 +48,22 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Writes ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The ``<file>.sha256`` sidecar that records a file's expected hash."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def write_sidecar(path: str | os.PathLike, digest: str) -> None:
+    """Writes ``path``'s sidecar (``sha256sum`` format) atomically."""
+    write_text_atomic(sidecar_path(path), f"{digest}  {Path(path).name}\n")
+
+
+def read_sidecar(path: str | os.PathLike) -> str | None:
+    """Returns the hash recorded in ``path``'s sidecar, or ``None`` if there is none."""
+    try:
+        return sidecar_path(path).read_text().split()[0].lower()
+    except (OSError, IndexError):
+        return None

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_i3d import presets as presets_lib
-from keras_i3d._files import atomic_path, sha256_file, write_text_atomic
+from keras_i3d._files import atomic_path, sha256_file, write_sidecar
 from keras_i3d.model import scope_to_layer_name, weights_holder
 
 #: Checkpoint variable name -> Keras layer attribute, per owning module.
@@ -273,5 +273,5 @@ def convert_checkpoint(
     with atomic_path(output, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
     digest = sha256_file(output)
-    write_text_atomic(f"{output}.sha256", f"{digest}  {output.name}\n")
+    write_sidecar(output, digest)
     return digest

@@ -7,7 +7,7 @@ from importlib import resources
 
 import numpy as np
 
-from keras_i3d.presets import DATASET_CLASSES
+from keras_i3d.presets import DATASET_CLASSES, STREAM_CHANNELS
 
 #: Optical flow is clipped to +-FLOW_BOUND pixels, then scaled to [-1, 1].
 FLOW_BOUND = 20.0
@@ -29,16 +29,15 @@ def preprocess_input(frames, stream: str = "rgb"):
     Raises:
         ValueError: for an unknown stream or the wrong channel count.
     """
-    channels = {"rgb": 3, "flow": 2}
-    if stream not in channels:
+    if stream not in STREAM_CHANNELS:
         raise ValueError(f"`stream` must be 'rgb' or 'flow'; got {stream!r}.")
     shape = getattr(frames, "shape", None)
     if shape is None:
         frames = np.asarray(frames)
         shape = frames.shape
-    if len(shape) == 0 or shape[-1] != channels[stream]:
+    if len(shape) == 0 or shape[-1] != STREAM_CHANNELS[stream]:
         raise ValueError(
-            f"{stream} input needs {channels[stream]} channels in the last axis; got shape {tuple(shape)}."
+            f"{stream} input needs {STREAM_CHANNELS[stream]} channels in the last axis; got shape {tuple(shape)}."
         )
     if isinstance(frames, np.ndarray):
         x = frames.astype(np.float32)

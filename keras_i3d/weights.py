@@ -24,7 +24,7 @@ from pathlib import Path
 
 from keras_i3d import data_paths
 from keras_i3d import presets as presets_lib
-from keras_i3d._files import atomic_path, sha256_file, write_text_atomic
+from keras_i3d._files import atomic_path, read_sidecar, sha256_file, sidecar_path, write_sidecar
 from keras_i3d.model import weights_holder
 
 #: Environment variable with the base URL of a weights mirror.
@@ -56,19 +56,8 @@ def is_weights_file(weights) -> bool:
     return isinstance(weights, str) and (weights.endswith(".h5") or os.sep in weights or "/" in weights)
 
 
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
-def _read_sidecar(path: Path) -> str | None:
-    try:
-        return _sidecar(path).read_text().split()[0].lower()
-    except (OSError, IndexError):
-        return None
-
-
 def _discard(path: Path) -> None:
-    for p in (path, _sidecar(path)):
+    for p in (path, sidecar_path(path)):
         p.unlink(missing_ok=True)
 
 
@@ -77,10 +66,10 @@ def _cached(preset: presets_lib.Preset) -> Path | None:
     if not path.exists():
         return None
     actual = sha256_file(path)
-    expected = _read_sidecar(path)
+    expected = read_sidecar(path)
     if expected is None and actual == preset.sha256:
         # A published file copied into the cache by hand: verified by the registry.
-        write_text_atomic(_sidecar(path), f"{actual}  {path.name}\n")
+        write_sidecar(path, actual)
         return path
     if expected is None or actual != expected:
         warnings.warn(
@@ -151,7 +140,7 @@ def download_weights(preset: presets_lib.Preset, base_url: str, progress: bool =
         actual = sha256_file(tmp)
         if actual != expected:
             raise WeightsError(f"sha256 mismatch for {url}: expected {expected}, got {actual}. The file was discarded.")
-    write_text_atomic(_sidecar(path), f"{expected}  {path.name}\n")
+    write_sidecar(path, expected)
     return path
 
 
