@@ -3,6 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BACKENDS ?= tensorflow jax torch
 PYTEST_ARGS ?=
+# DeepMind's data folder for the tests and the demo (the library itself reads only the
+# environment). Without it the demo downloads what it needs, verified, from DeepMind.
+KINETICS_I3D_DATA ?= $(abspath $(wildcard ../shared/kinetics-i3d))
+export KINETICS_I3D_DATA
 
 .PHONY: install test test-tensorflow test-jax test-torch lint demo clean
 

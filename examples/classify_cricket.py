@@ -4,8 +4,10 @@ Run from the repository root (``make demo`` does):
 
     python examples/classify_cricket.py [--weights kinetics400_rgb] [--top 5]
 
-The clip is read from ``$KINETICS_I3D_DATA`` (default ``../shared/kinetics-i3d``).
-The first run converts DeepMind's checkpoint into the Keras cache.
+The clip and the weights come from ``$KINETICS_I3D_DATA`` when it is set;
+otherwise both are downloaded from DeepMind's repository, verified by their
+git blob ids, and the checkpoint is converted into the Keras cache (first run
+only; no TensorFlow needed).
 """
 
 import argparse
@@ -13,7 +15,7 @@ import argparse
 import numpy as np
 
 import keras_i3d
-from keras_i3d.data_paths import require_data_dir
+from keras_i3d.deepmind_data import sample_clip
 from keras_i3d.video import read_gif
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -21,7 +23,7 @@ parser.add_argument("--weights", default="kinetics400_rgb")
 parser.add_argument("--top", type=int, default=5)
 args = parser.parse_args()
 
-frames = read_gif(require_data_dir() / "v_CricketShot_g04_c01_rgb.gif")  # (79, 224, 224, 3) uint8
+frames = read_gif(sample_clip("rgb"))  # (79, 224, 224, 3) uint8
 clip = keras_i3d.preprocess_input(frames)[None]  # (1, 79, 224, 224, 3) in [-1, 1]
 
 model = keras_i3d.I3D(weights=args.weights)  # softmax head

@@ -7,6 +7,12 @@ layouts are handled: the ``RGB/`` / ``Flow/`` and ``inception_i3d/`` scopes
 are optional (the Kinetics-600 checkpoint has none), batch-norm statistics may
 be stored as ``[C]`` or ``[1, 1, 1, 1, C]``, and optimizer slots
 (``.../Momentum``), ``global_step`` and the like are ignored.
+
+Checkpoints are read with `keras_i3d.tensor_bundle` (NumPy, every tensor
+CRC-checked): converting needs no TensorFlow on any backend. A conversion is
+validated before it is published: full accounting of every variable, the
+registered content digest where one is known, and optionally the converted
+network on DeepMind's sample clip against reference logits.
 """
 
 from __future__ import annotations
@@ -17,10 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from keras_i3d import deepmind_data
 from keras_i3d import presets as presets_lib
-from keras_i3d._files import atomic_path, sha256_file, write_sidecar
-from keras_i3d.model import scope_to_layer_name, weights_holder
+from keras_i3d.architecture import scope_to_layer_name, weights_holder
+from keras_i3d.errors import ConversionError, DownloadError
+from keras_i3d.preprocessing import decode_predictions, preprocess_input
+from keras_i3d.tensor_bundle import TensorBundle
+from keras_i3d.utils import paths
+from keras_i3d.video import read_gif
+from keras_i3d.weights_files import check_weights_filename, weights_digest, write_weights
 
 #: Checkpoint variable name -> Keras layer attribute, per owning module.
 _VARIABLE_ATTRS = {
@@ -36,8 +49,10 @@ _FIRST_CONV = "Conv3d_1a_7x7/conv_3d/w"
 _LOGITS_BIAS = "Logits/Conv3d_0c_1x1/conv_3d/b"
 
 
-class ConversionError(ValueError):
-    """A checkpoint does not fit the model (names, shapes, stream, classes)."""
+#: Reference logits of the sample clip, by source checkpoint (in ``$KINETICS_I3D_DATA/reference``).
+REFERENCE_LOGITS = {"rgb_scratch": "cricket_rgb_logits.npy"}
+#: Default tolerance of the parity check (max abs logit difference).
+PARITY_TOLERANCE = 1e-4
 
 
 @dataclass
@@ -126,7 +141,7 @@ def resolve_checkpoint_prefix(checkpoint: str | os.PathLike) -> Path:
 
 
 def read_checkpoint(checkpoint: str | os.PathLike, progress: bool = True) -> Checkpoint:
-    """Reads the model variables of a DeepMind I3D TF1 checkpoint.
+    """Reads the model variables of a DeepMind I3D TF1 checkpoint (no TensorFlow needed).
 
     Args:
         checkpoint: the checkpoint prefix (``.../model.ckpt``) or its folder.
@@ -137,23 +152,16 @@ def read_checkpoint(checkpoint: str | os.PathLike, progress: bool = True) -> Che
 
     Raises:
         FileNotFoundError: if the checkpoint files are missing.
-        ImportError: if TensorFlow (the checkpoint reader) is not installed.
+        CheckpointError: if a file is truncated, corrupted (CRC mismatch) or not
+            a TensorFlow checkpoint.
         ConversionError: if variables come from several stream scopes.
     """
     prefix = resolve_checkpoint_prefix(checkpoint)
-    try:
-        import tensorflow as tf  # noqa: PLC0415 - optional, only to read TF checkpoints
-    except ImportError as e:
-        raise ImportError(
-            "Reading DeepMind's TF checkpoints needs TensorFlow: pip install 'keras-i3d[tensorflow]'."
-        ) from e
-    from tqdm.auto import tqdm  # noqa: PLC0415
-
-    reader = tf.train.load_checkpoint(str(prefix))
-    names = sorted(reader.get_variable_to_shape_map())
+    bundle = TensorBundle(prefix)
     tensors: dict[str, np.ndarray] = {}
     scopes = set()
     ignored = []
+    names = sorted(bundle.entries)
     for name in tqdm(
         names, desc=f"Reading {prefix.parent.name or prefix}", unit="var", disable=not progress, leave=False
     ):
@@ -163,7 +171,7 @@ def read_checkpoint(checkpoint: str | os.PathLike, progress: bool = True) -> Che
             continue
         scope, relative = split
         scopes.add(scope)
-        tensors[relative] = np.asarray(reader.get_tensor(name))
+        tensors[relative] = bundle.read(name)
     if len(scopes) > 1:
         raise ConversionError(f"{prefix}: variables under several scopes {sorted(scopes)}.")
     return Checkpoint(path=prefix, tensors=tensors, scope=scopes.pop() if scopes else "", ignored=ignored)
@@ -236,42 +244,173 @@ def assign_checkpoint(model, ckpt: Checkpoint) -> None:
         raise ConversionError("\n".join(lines))
 
 
+def _load_reference(source: str | None) -> np.ndarray | None:
+    data_dir = paths.find_data_dir()
+    name = REFERENCE_LOGITS.get(source or "")
+    if data_dir is None or name is None or not (data_dir / "reference" / name).is_file():
+        return None
+    return np.load(data_dir / "reference" / name)
+
+
+def sample_clip_input(stream: str, progress: bool = False) -> np.ndarray:
+    """DeepMind's cricket clip as model input ``(1, 79, 224, 224, C)``.
+
+    RGB is decoded exactly as the reference logits were computed. Flow is
+    recovered from upstream's visualisation GIF (channels ``(u, v, 0) + 0.5``),
+    which is lossy, so it only serves as a sanity check.
+
+    Raises:
+        DownloadError: if the clip is not local and cannot be downloaded.
+    """
+    frames = read_gif(deepmind_data.sample_clip(stream, progress=progress))
+    if stream == "rgb":
+        return preprocess_input(frames)[None]
+    flow = frames[..., :2].astype(np.float32) / 255.0 - 0.5
+    return np.clip(flow, -1.0, 1.0)[None]
+
+
+def validate_on_sample_clip(
+    model, preset: presets_lib.Preset, tolerance: float = PARITY_TOLERANCE, progress: bool = False
+) -> dict:
+    """Runs converted weights on DeepMind's sample clip and checks the logits.
+
+    Where reference logits exist for the preset's source checkpoint (in
+    ``$KINETICS_I3D_DATA/reference``), the max abs difference must be within
+    ``tolerance``; otherwise the logits must be finite and the top-1 class is
+    reported.
+
+    Args:
+        model: a `weights_holder` (logits out) holding the converted weights.
+        preset: the preset the weights are for.
+        tolerance: max abs logit difference allowed against the reference.
+        progress: show a progress bar if the clip must be downloaded.
+
+    Returns:
+        ``{"checked": bool, "top1": label, "top1_logit": float, "max_abs_diff": float?}``;
+        ``checked`` is ``False`` (with a ``reason``) when the clip is unavailable.
+
+    Raises:
+        ConversionError: for non-finite logits or a parity failure.
+    """
+    try:
+        clip = sample_clip_input(preset.stream, progress=progress)
+    except DownloadError as e:
+        return {"checked": False, "reason": str(e)}
+    logits = np.asarray(model.predict(clip, verbose=0))[0]
+    if not np.all(np.isfinite(logits)):
+        raise ConversionError(f"{preset.name}: the converted network gives non-finite logits on the sample clip.")
+    ((_, top1, score),) = decode_predictions(logits[None], top=1, dataset=preset.dataset)[0]
+    result = {"checked": True, "top1": top1, "top1_logit": round(float(score), 4)}
+    reference = _load_reference(preset.source)
+    if reference is not None:
+        diff = float(np.abs(logits - reference).max())
+        result["max_abs_diff"] = diff
+        if diff > tolerance:
+            raise ConversionError(
+                f"Parity check failed for {preset.name}: max |logits - reference| = {diff:.3g} > {tolerance}."
+            )
+    return result
+
+
+@dataclass
+class ConversionResult:
+    """What `convert_checkpoint` wrote.
+
+    Attributes:
+        output: the ``.weights.h5`` file.
+        sha256: sha256 of its bytes (also in its ``.sha256`` sidecar).
+        weights_digest: its content digest (see `weights_files.weights_digest`).
+        registered: ``True``/``False`` whether ``weights_digest`` equals the
+            preset's registered one, ``None`` when none is registered.
+        validation: the `validate_on_sample_clip` summary, if it ran.
+    """
+
+    output: Path
+    sha256: str
+    weights_digest: str
+    preset: str | None = None
+    registered: bool | None = None
+    validation: dict | None = None
+
+    def summary(self) -> str:
+        """A few lines for humans: what was written, its digests, the validation."""
+        registry = {True: "matches the registry", False: "differs from the registry", None: "none registered"}
+        lines = [
+            f"{self.preset or 'checkpoint'}: wrote {self.output}",
+            f"  sha256 {self.sha256}",
+            f"  weights digest {self.weights_digest} ({registry[self.registered]})",
+        ]
+        v = self.validation
+        if v and v.get("checked"):
+            diff = f", max abs diff vs reference {v['max_abs_diff']:.2e}" if "max_abs_diff" in v else ""
+            lines.append(f"  sample clip top-1: {v['top1']} ({v['top1_logit']}){diff}")
+        elif v:
+            lines.append(f"  sample clip not checked: {v['reason']}")
+        return "\n".join(lines)
+
+
 def convert_checkpoint(
     checkpoint: str | os.PathLike,
     output: str | os.PathLike,
     preset: str | None = None,
     progress: bool = True,
-) -> str:
+    validate: bool = False,
+    tolerance: float = PARITY_TOLERANCE,
+    require_registered: bool = False,
+) -> ConversionResult:
     """Converts a DeepMind I3D checkpoint into a Keras ``.weights.h5`` file.
 
-    The file is written atomically (never half-written) together with a
-    ``<output>.sha256`` sidecar.
+    Validates first, publishes after: the file is written (atomically, with a
+    ``.sha256`` sidecar and a ``.config.json``) only once every check passed,
+    so a failed conversion leaves nothing at ``output``.
 
     Args:
         checkpoint: the TF checkpoint prefix (``.../model.ckpt``) or its folder.
         output: destination, ending in ``.weights.h5``.
         preset: optional preset name; the checkpoint's stream and classes are
-            checked against it.
+            checked against it and recorded in the config.
         progress: show a progress bar while reading.
+        validate: also run the network on DeepMind's sample clip (see
+            `validate_on_sample_clip`).
+        tolerance: parity tolerance of that check.
+        require_registered: fail unless the content digest equals the preset's
+            registered digest (where one is registered).
 
     Returns:
-        The sha256 of the written file.
+        A `ConversionResult`.
 
     Raises:
-        ConversionError: if the checkpoint does not fit (see `assign_checkpoint`).
+        ConversionError: if the checkpoint does not fit (see `assign_checkpoint`),
+            fails validation, or differs from the registered digest when
+            ``require_registered``.
+        CheckpointError: if the checkpoint files are corrupted or truncated.
         ValueError: for an unknown preset or a bad output name.
     """
-    output = Path(output)
-    if not output.name.endswith(".weights.h5"):
-        raise ValueError(f"The output file name must end in '.weights.h5'; got {output}.")
+    output = check_weights_filename(output)
     preset_obj = presets_lib.get_preset(preset) if preset is not None else None
     ckpt = read_checkpoint(checkpoint, progress=progress)
     if preset_obj is not None:
         check_compatible(ckpt, preset_obj)
     model = weights_holder(ckpt.channels, ckpt.classes)
     assign_checkpoint(model, ckpt)
-    with atomic_path(output, suffix=".weights.h5") as tmp:
-        model.save_weights(tmp)
-    digest = sha256_file(output)
-    write_sidecar(output, digest)
-    return digest
+    digest = weights_digest(model)
+    registered = None
+    if preset_obj is not None and preset_obj.weights_digest is not None:
+        registered = digest == preset_obj.weights_digest
+        if require_registered and not registered:
+            raise ConversionError(
+                f"{ckpt.path} converts to weights with digest {digest}, but preset {preset_obj.name!r} is "
+                f"registered as {preset_obj.weights_digest}: this is not DeepMind's {preset_obj.source} checkpoint."
+            )
+    validation = validate_on_sample_clip(model, preset_obj, tolerance, progress) if validate and preset_obj else None
+    config = {
+        "architecture": "i3d",
+        "channels": ckpt.channels,
+        "classes": ckpt.classes,
+        "stream": ckpt.stream,
+        "dataset": preset_obj.dataset if preset_obj else None,
+        "preset": preset_obj.name if preset_obj else None,
+        "source": preset_obj.source if preset_obj else ckpt.path.parent.name,
+    }
+    written = write_weights(model, output, config)
+    return ConversionResult(output, written["sha256"], digest, config["preset"], registered, validation)

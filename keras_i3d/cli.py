@@ -1,11 +1,26 @@
-"""The ``keras-i3d`` command."""
+"""The ``keras-i3d`` command: presets, download, convert, classify.
+
+Prints only what was asked for: the backend framework's start-up log lines
+are silenced while it loads, and errors are one line on stderr (exit code 2).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from keras_i3d import presets as presets_lib
+from keras_i3d.utils.quiet import quiet_framework_startup
+
+with quiet_framework_startup():
+    import numpy as np
+
+    from keras_i3d import deepmind_data, pretrained
+    from keras_i3d import presets as presets_lib
+    from keras_i3d.checkpoints import convert_checkpoint
+    from keras_i3d.errors import KerasI3DError
+    from keras_i3d.i3d import I3D
+    from keras_i3d.preprocessing import decode_predictions, preprocess_input
+    from keras_i3d.video import read_gif
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
@@ -17,55 +32,96 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from keras_i3d.checkpoints import convert_checkpoint  # noqa: PLC0415
+    result = convert_checkpoint(
+        args.checkpoint, args.output, preset=args.preset, validate=not args.no_validate, tolerance=args.tolerance
+    )
+    print(result.summary())
+    return 0
 
-    digest = convert_checkpoint(args.checkpoint, args.output, preset=args.preset)
-    print(f"wrote {args.output}\nsha256 {digest}")
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    names = sorted(presets_lib.PRESETS) if args.all else args.presets
+    if not names:
+        raise ValueError("name presets to download, or pass --all (see `keras-i3d presets`).")
+    for name in names:
+        presets_lib.get_preset(name)
+    progress = not args.quiet
+    if args.data_dir is not None:
+        relatives = list(presets_lib.SAMPLE_FILES)
+        for name in names:
+            relatives += list(presets_lib.get_preset(name).checkpoint_files)
+        for path in pretrained.download_data_folder(args.data_dir, relatives, progress=progress):
+            print(path)
+        return 0
+    for name, path in pretrained.download_presets(names, progress=progress).items():
+        print(f"{name:28} {path}")
+    for stream in ("rgb", "flow"):
+        print(f"{'sample clip (' + stream + ')':28} {deepmind_data.sample_clip(stream, progress=progress)}")
     return 0
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    import numpy as np  # noqa: PLC0415
-
-    import keras_i3d  # noqa: PLC0415
-    from keras_i3d.video import read_gif  # noqa: PLC0415
-
     preset = presets_lib.get_preset(args.weights)
-    if args.input.endswith(".npy"):
-        x = np.load(args.input).astype("float32")
+    source = args.input or str(deepmind_data.sample_clip(preset.stream))
+    if source.endswith(".npy"):
+        x = np.load(source).astype("float32")
         if x.ndim == 4:
             x = x[None]
     else:
         if preset.stream != "rgb":
-            raise SystemExit(f"{args.input}: only RGB presets classify GIF frames; use a .npy of flow.")
-        x = keras_i3d.preprocess_input(read_gif(args.input))[None]
-    model = keras_i3d.I3D(weights=preset.name, classes=preset.classes)
+            raise ValueError(f"{source}: only RGB presets classify GIF frames; give a .npy of flow.")
+        x = preprocess_input(read_gif(source))[None]
+    model = I3D(weights=preset.name, classes=preset.classes)
     probs = np.asarray(model.predict(x, verbose=0))
-    for _, label, score in keras_i3d.decode_predictions(probs, top=args.top, dataset=preset.dataset)[0]:
+    for _, label, score in decode_predictions(probs, top=args.top, dataset=preset.dataset)[0]:
         print(f"{score:8.4f}  {label}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``keras-i3d``."""
-    parser = argparse.ArgumentParser(prog="keras-i3d", description=__doc__)
+    parser = argparse.ArgumentParser(prog="keras-i3d", description="DeepMind's I3D video network for Keras 3.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("presets", help="list the pretrained weights presets")
     p.set_defaults(func=_cmd_presets)
 
-    p = sub.add_parser("convert", help="convert a DeepMind TF checkpoint to .weights.h5")
+    p = sub.add_parser(
+        "download",
+        help="fetch presets into the Keras cache (for offline machines), or DeepMind's original files",
+        description="Fetch and convert presets into the Keras cache, so that a machine (or a copy of the "
+        "cache) works offline. With --data-dir, store DeepMind's original files there instead, laid out "
+        "like their data/ folder (usable as $KINETICS_I3D_DATA or, as a file:// URL, "
+        "$KINETICS_I3D_CHECKPOINT_URL).",
+    )
+    p.add_argument("presets", nargs="*", help="preset names (see `keras-i3d presets`)")
+    p.add_argument("--all", action="store_true", help="every preset")
+    p.add_argument("--data-dir", help="download DeepMind's original checkpoint files and sample clips here")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser(
+        "convert",
+        help="convert a DeepMind TF checkpoint to .weights.h5 (same as python -m weights_conversion)",
+    )
     p.add_argument("--checkpoint", required=True, help="checkpoint prefix, e.g. .../rgb_scratch/model.ckpt")
     p.add_argument("--output", required=True, help="output file, ending in .weights.h5")
     p.add_argument(
         "--preset",
+        required=True,
         choices=sorted(presets_lib.PRESETS),
-        help="check the checkpoint's stream and classes against this preset",
+        help="the preset the checkpoint is for (its stream and classes are checked)",
     )
+    p.add_argument("--tolerance", type=float, default=1e-4, help="parity tolerance on the sample clip")
+    p.add_argument("--no-validate", action="store_true", help="skip the sample-clip check")
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser("classify", help="classify a clip (GIF of RGB frames, or a preprocessed .npy)")
-    p.add_argument("input", help="a .gif of RGB frames, or a .npy (frames, H, W, C) already in [-1, 1]")
+    p.add_argument(
+        "input",
+        nargs="?",
+        help="a .gif of RGB frames, or a .npy (frames, H, W, C) already in [-1, 1]; default: DeepMind's sample clip",
+    )
     p.add_argument("--weights", default="kinetics400_rgb", choices=sorted(presets_lib.PRESETS))
     p.add_argument("--top", type=int, default=5)
     p.set_defaults(func=_cmd_classify)
@@ -77,9 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, ImportError) as e:
+    except (KerasI3DError, ValueError, OSError) as e:
         print(f"keras-i3d: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("keras-i3d: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import functools
 from importlib import resources
 
 import numpy as np
+from keras import ops
 
 from keras_i3d.presets import DATASET_CLASSES, STREAM_CHANNELS
 
@@ -44,8 +45,6 @@ def preprocess_input(frames, stream: str = "rgb"):
         if stream == "rgb":
             return x / np.float32(255.0) * np.float32(2.0) - np.float32(1.0)
         return np.clip(x, -FLOW_BOUND, FLOW_BOUND) / np.float32(FLOW_BOUND)
-    from keras import ops  # noqa: PLC0415
-
     x = ops.cast(frames, "float32")
     if stream == "rgb":
         return x / 255.0 * 2.0 - 1.0
@@ -78,8 +77,11 @@ def decode_predictions(preds, top: int = 5, dataset: str | None = None):
         One list per sample of ``(class_index, label, score)`` tuples, best first.
 
     Raises:
-        ValueError: if ``preds`` is not 2D or its width does not match the labels.
+        ValueError: if ``preds`` is not 2D, its width does not match the labels,
+            or ``top`` is not a positive int.
     """
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"`top` must be a positive int; got {top!r}.")
     preds = np.asarray(preds)
     if preds.ndim != 2:
         raise ValueError(f"`preds` must be (batch, classes); got shape {preds.shape}.")
@@ -91,7 +93,7 @@ def decode_predictions(preds, top: int = 5, dataset: str | None = None):
     labels = load_labels(dataset)
     if preds.shape[1] != len(labels):
         raise ValueError(f"{dataset} has {len(labels)} classes; `preds` has {preds.shape[1]}.")
-    top = max(1, min(int(top), len(labels)))
+    top = min(int(top), len(labels))
     results = []
     for row in preds:
         order = np.argsort(-row, kind="stable")[:top]

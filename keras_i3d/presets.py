@@ -31,8 +31,13 @@ class Preset:
         description: one line for humans.
         top1: published top-1 accuracy (%), or ``None``.
         top5: published top-5 accuracy (%), or ``None``.
-        sha256: sha256 of the published ``.weights.h5`` file, when one is
-            known; downloads are verified against it.
+        index_blob_id: git blob id of the checkpoint's ``model.ckpt.index`` in
+            DeepMind's repository.
+        data_blob_id: git blob id of its ``model.ckpt.data-00000-of-00001``.
+        weights_digest: `keras_i3d.weights_files.weights_digest` of the
+            converted weights (a hash of every variable's name, dtype, shape and
+            value, independent of how HDF5 lays the file out), where it is
+            known; cached and mirrored files are verified against it.
     """
 
     name: str
@@ -42,7 +47,9 @@ class Preset:
     description: str
     top1: float | None = None
     top5: float | None = None
-    sha256: str | None = None
+    index_blob_id: str = ""
+    data_blob_id: str = ""
+    weights_digest: str | None = None
 
     @property
     def channels(self) -> int:
@@ -59,6 +66,15 @@ class Preset:
         """File name of the converted weights in the cache."""
         return f"i3d_{self.name}.weights.h5"
 
+    @property
+    def checkpoint_files(self) -> dict[str, str]:
+        """``{path under DeepMind's data/ folder: git blob id}`` of the source checkpoint."""
+        folder = f"checkpoints/{self.source}"
+        return {
+            f"{folder}/model.ckpt.index": self.index_blob_id,
+            f"{folder}/model.ckpt.data-00000-of-00001": self.data_blob_id,
+        }
+
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -71,8 +87,9 @@ PRESETS: dict[str, Preset] = {
             description="RGB stream trained from scratch on Kinetics-400 (also TF-Hub's deepmind/i3d-kinetics-400).",
             top1=68.4,
             top5=88.0,
-            # sha256 of the file `python -m weights_conversion` writes (Keras 3.15).
-            sha256="06a0ad048dd55b05a045630be65d244b24082b929542c98ba060b532d392b621",
+            index_blob_id="84dd4518e982d9ca6ce1ff02e95fca2e8cbb1f73",
+            data_blob_id="fa7df95674dbf3579e7fccd954e51e706b4734c1",
+            weights_digest="7323e1cbcbd74df80244e6daf8aee97d9e1289f9cf69c4fd53a8bd890167da90",
         ),
         Preset(
             name="kinetics400_flow",
@@ -82,6 +99,8 @@ PRESETS: dict[str, Preset] = {
             description="Optical-flow stream trained from scratch on Kinetics-400.",
             top1=61.5,
             top5=83.4,
+            index_blob_id="193bc425100f3978c793da66bd9eb54baea8dc6a",
+            data_blob_id="1d6a0b68f32544af11111342857e47e30d13afa9",
         ),
         Preset(
             name="kinetics400_rgb_imagenet",
@@ -91,6 +110,8 @@ PRESETS: dict[str, Preset] = {
             description="RGB stream inflated from ImageNet Inception-v1, then trained on Kinetics-400.",
             top1=71.1,
             top5=89.3,
+            index_blob_id="5ab1058b8f4f89a896c01f67c0a4c96a31548af7",
+            data_blob_id="2958652e0c9c48a65010c0ebda5c9cfd4edc7c18",
         ),
         Preset(
             name="kinetics400_flow_imagenet",
@@ -100,6 +121,8 @@ PRESETS: dict[str, Preset] = {
             description="Optical-flow stream inflated from ImageNet Inception-v1, then trained on Kinetics-400.",
             top1=63.4,
             top5=84.9,
+            index_blob_id="8217f9450d851d24782aaf1af01c5c3b35b81a35",
+            data_blob_id="bf56831f663abc3de0d35f193030b73a3df7fb61",
         ),
         Preset(
             name="kinetics600_rgb",
@@ -107,9 +130,26 @@ PRESETS: dict[str, Preset] = {
             stream="rgb",
             dataset="kinetics600",
             description="RGB stream trained from scratch on Kinetics-600.",
+            index_blob_id="d378d8f01215fe92a29cd170f040c284070e9cd5",
+            data_blob_id="6392a74c3180e706cabada39d8f40a50a48642e5",
         ),
     ]
 }
+
+
+#: DeepMind's sample clip files (UCF-101 ``v_CricketShot_g04_c01``) and their git blob ids.
+SAMPLE_FILES = {
+    "v_CricketShot_g04_c01_rgb.gif": "688ca2fe1a32cdb111f57b6bafc9068095dc3bbd",
+    "v_CricketShot_g04_c01_flow.gif": "c69232fcf20b007564f53df20371e55f38882bb9",
+}
+
+
+def deepmind_files() -> dict[str, str]:
+    """Every DeepMind file the package can fetch: ``{path under data/: git blob id}``."""
+    files = dict(SAMPLE_FILES)
+    for preset in PRESETS.values():
+        files.update(preset.checkpoint_files)
+    return files
 
 
 def get_preset(name: str) -> Preset:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from PIL import Image, ImageSequence
 
 
 def read_gif(path: str | os.PathLike) -> np.ndarray:
@@ -19,8 +20,6 @@ def read_gif(path: str | os.PathLike) -> np.ndarray:
     Returns:
         uint8 array ``(frames, height, width, 3)``.
     """
-    from PIL import Image, ImageSequence  # noqa: PLC0415
-
     with Image.open(path) as image:
         frames = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
     if not frames:

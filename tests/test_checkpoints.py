@@ -9,9 +9,13 @@ import pytest
 
 import keras_i3d
 from keras_i3d import checkpoints
-from keras_i3d._files import sha256_file
-from keras_i3d.model import scope_to_layer_name
+from keras_i3d.architecture import scope_to_layer_name
+from keras_i3d.errors import CheckpointError, ConversionError
+from keras_i3d.utils.files import sha256_file
+from keras_i3d.weights_files import config_path, describe_weights_file
 from tests import helpers
+
+pytestmark = pytest.mark.requires_data
 
 OTHER_CHECKPOINTS = {  # source -> preset
     "rgb_imagenet": "kinetics400_rgb_imagenet",
@@ -35,8 +39,11 @@ def test_upstream_layouts_convert_and_land_by_name(tmp_path, source):
     values = helpers.write_synthetic_checkpoint(tmp_path / source / "model.ckpt", layout)
     preset = keras_i3d.get_preset(OTHER_CHECKPOINTS[source])
     output = tmp_path / "out.weights.h5"
-    digest = checkpoints.convert_checkpoint(tmp_path / source / "model.ckpt", output, preset=preset.name)
-    assert (tmp_path / "out.weights.h5.sha256").read_text().split()[0] == digest
+    result = checkpoints.convert_checkpoint(tmp_path / source / "model.ckpt", output, preset=preset.name)
+    assert (tmp_path / "out.weights.h5.sha256").read_text().split()[0] == result.sha256 == sha256_file(output)
+    info = describe_weights_file(output)
+    assert info.from_config and (info.channels, info.classes, info.source) == (preset.channels, preset.classes, source)
+    assert info.weights_digest == result.weights_digest and result.registered is None
     model = keras_i3d.I3D(weights=str(output), classes=preset.classes, classifier_activation=None)
     model_vars = {n: v for n, v in values.items() if not n.endswith("/Momentum")}
     assert len(model_vars) == 230  # 58 conv kernels + 57 x 3 BN + logits bias
@@ -49,7 +56,7 @@ def test_upstream_layouts_convert_and_land_by_name(tmp_path, source):
 
 def test_wrong_stream_is_refused(tmp_path):
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", helpers.checkpoint_layout("flow_scratch"))
-    with pytest.raises(checkpoints.ConversionError, match="flow checkpoint .* rgb preset"):
+    with pytest.raises(ConversionError, match="flow checkpoint .* rgb preset"):
         checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5", preset="kinetics400_rgb")
     assert not list(tmp_path.glob("*.weights.h5*"))
 
@@ -57,7 +64,7 @@ def test_wrong_stream_is_refused(tmp_path):
 def test_wrong_classes_are_refused(tmp_path):
     layout = helpers.checkpoint_layout("rgb_scratch_kin600")
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", layout)
-    with pytest.raises(checkpoints.ConversionError, match="600 classes"):
+    with pytest.raises(ConversionError, match="600 classes"):
         checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5", preset="kinetics400_rgb")
 
 
@@ -66,7 +73,7 @@ def test_missing_and_unknown_variables_are_listed(tmp_path):
     layout.pop("RGB/inception_i3d/Mixed_4c/Branch_1/Conv3d_0b_3x3/conv_3d/w")
     layout["RGB/inception_i3d/Mixed_9z/Branch_0/Conv3d_0a_1x1/conv_3d/w"] = ([1, 1, 1, 4, 4], "float32")
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", layout)
-    with pytest.raises(checkpoints.ConversionError) as info:
+    with pytest.raises(ConversionError) as info:
         checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5")
     message = str(info.value)
     assert "Mixed_9z/Branch_0/Conv3d_0a_1x1/conv_3d/w" in message
@@ -78,7 +85,7 @@ def test_shape_mismatch_is_listed(tmp_path):
     layout = helpers.checkpoint_layout("rgb_imagenet")
     layout["RGB/inception_i3d/Mixed_3b/Branch_0/Conv3d_0a_1x1/conv_3d/w"] = ([1, 1, 1, 192, 65], "float32")
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", layout)
-    with pytest.raises(checkpoints.ConversionError, match="shape mismatches"):
+    with pytest.raises(ConversionError, match="shape mismatches"):
         checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5")
 
 
@@ -90,10 +97,73 @@ def test_missing_checkpoint_files(tmp_path):
         checkpoints.read_checkpoint(index_only)
 
 
+def test_corrupted_checkpoint_is_never_converted(tmp_path):
+    values = helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", helpers.checkpoint_layout("rgb_imagenet"))
+    data = tmp_path / "model.ckpt.data-00000-of-00001"
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    assert len(values) == 230
+    with pytest.raises(CheckpointError, match="is corrupted: CRC-32C"):
+        checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5")
+    assert helpers.files_under(tmp_path / "out") == [] and not (tmp_path / "x.weights.h5").exists()
+
+
+def test_conversion_needs_no_tensorflow(tmp_path):
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'tensorflow':\n"
+        "            raise ImportError('blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from keras_i3d.checkpoints import convert_checkpoint\n"
+        f"r = convert_checkpoint({str(helpers.data_dir() / 'checkpoints' / 'rgb_scratch')!r}, "
+        f"{str(tmp_path / 'k.weights.h5')!r}, preset='kinetics400_rgb', progress=False, require_registered=True)\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "print(r.registered)\n"
+    )
+    env = {**__import__("os").environ, "KERAS_BACKEND": "jax"}  # the backend that never needs TensorFlow
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "True"
+
+
+def test_real_checkpoint_matches_the_registered_digest(tmp_path):
+    result = checkpoints.convert_checkpoint(
+        helpers.data_dir() / "checkpoints" / "rgb_scratch", tmp_path / "k.weights.h5", preset="kinetics400_rgb",
+        progress=False, require_registered=True,
+    )  # fmt: skip
+    assert result.registered is True
+    assert result.weights_digest == keras_i3d.get_preset("kinetics400_rgb").weights_digest
+
+
+def test_other_weights_under_a_registered_preset_are_refused_when_required(tmp_path):
+    layout = helpers.checkpoint_layout("rgb_scratch")
+    helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", layout)
+    kwargs = dict(preset="kinetics400_rgb", progress=False)
+    with pytest.raises(ConversionError, match="is not DeepMind's rgb_scratch checkpoint"):
+        checkpoints.convert_checkpoint(
+            tmp_path / "model.ckpt", tmp_path / "x.weights.h5", require_registered=True, **kwargs
+        )
+    assert not (tmp_path / "x.weights.h5").exists()
+    assert (
+        checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5", **kwargs).registered is False
+    )
+
+
 def test_real_checkpoint_reads_and_ignores_nothing():
     ckpt = checkpoints.read_checkpoint(helpers.data_dir() / "checkpoints" / "rgb_scratch", progress=False)
     assert ckpt.scope == "RGB" and ckpt.stream == "rgb" and ckpt.classes == 400
     assert len(ckpt.tensors) == 230 and ckpt.ignored == []
+
+
+def test_config_travels_with_the_weights(tmp_path):
+    out = tmp_path / "k.weights.h5"
+    checkpoints.convert_checkpoint(helpers.data_dir() / "checkpoints" / "rgb_scratch", out, preset="kinetics400_rgb")
+    assert config_path(out) == tmp_path / "k.config.json"
+    info = describe_weights_file(out)
+    assert (info.channels, info.classes, info.stream, info.preset) == (3, 400, "rgb", "kinetics400_rgb")
 
 
 def test_output_name_must_be_keras_weights(tmp_path):
@@ -124,7 +194,27 @@ def test_weights_conversion_tool_checks_parity(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "playing cricket" in result.stdout and "max abs diff vs reference" in result.stdout
-    assert f"sha256 {sha256_file(out)}" in result.stdout
+    assert f"sha256 {sha256_file(out)}" in result.stdout and "matches the registry" in result.stdout
+    assert "I0000" not in result.stderr and "absl" not in result.stderr  # no framework start-up lines
+
+
+@pytest.mark.parametrize("tool", ["weights_conversion", "cli"])
+def test_failed_validation_publishes_nothing(tmp_path, tool):
+    """Validate first, publish after: a parity failure leaves no file, on both entry points."""
+    data = helpers.data_dir()
+    out = tmp_path / "k400.weights.h5"
+    args = ["--checkpoint", str(data / "checkpoints" / "rgb_scratch" / "model.ckpt"), "--preset", "kinetics400_rgb",
+            "--output", str(out), "--tolerance", "1e-12"]  # fmt: skip
+    if tool == "cli":
+        from keras_i3d import cli
+
+        status = cli.main(["convert", *args])
+    else:
+        from weights_conversion.__main__ import main
+
+        status = main(args)
+    assert status == 2
+    assert helpers.files_under(tmp_path) == []
 
 
 def test_cli_convert_alias_rejects_wrong_stream(tmp_path):

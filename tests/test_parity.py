@@ -2,11 +2,14 @@
 
 import keras
 import numpy as np
+import pytest
 
 import keras_i3d
 from tests import helpers
 
 TOLERANCE = 1e-4
+
+pytestmark = [pytest.mark.requires_data, pytest.mark.large]
 
 
 def test_reference_logits(kinetics400_rgb_model):

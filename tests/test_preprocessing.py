@@ -50,8 +50,13 @@ def test_decode_predictions():
         keras_i3d.decode_predictions(np.ones((1, 10)))
     with pytest.raises(ValueError, match=r"\(batch, classes\)"):
         keras_i3d.decode_predictions(np.ones(400))
+    for top in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="`top` must be a positive int"):
+            keras_i3d.decode_predictions(preds, top=top)
+    assert len(keras_i3d.decode_predictions(preds, top=1000)[0]) == 400
 
 
+@pytest.mark.requires_data
 @pytest.mark.parametrize("dataset,upstream", [("kinetics400", "label_map.txt"), ("kinetics600", "label_map_600.txt")])
 def test_shipped_labels_equal_upstream(dataset, upstream):
     lines = (helpers.data_dir() / upstream).read_text().splitlines()
@@ -59,6 +64,7 @@ def test_shipped_labels_equal_upstream(dataset, upstream):
     assert len(keras_i3d.load_labels(dataset)) == {p.dataset: p.classes for p in PRESETS.values()}[dataset]
 
 
+@pytest.mark.requires_data
 def test_read_gif_matches_reference_decoding():
     from keras_i3d.video import read_gif
 

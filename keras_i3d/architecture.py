@@ -1,4 +1,4 @@
-"""The I3D network: DeepMind's Inflated 3D Inception-v1 as a Keras model.
+"""The I3D graph: DeepMind's Inflated 3D Inception-v1 blocks, names and head.
 
 Layer names map one-to-one onto the variable scopes of DeepMind's
 ``kinetics-i3d`` checkpoints, with ``/`` written as ``_`` (Keras names may
@@ -7,16 +7,18 @@ contain neither ``/`` nor ``.``): the checkpoint scope
 ``Mixed_4f_Branch_1_Conv3d_0b_3x3_conv_3d``. Every endpoint of DeepMind's
 ``InceptionI3d`` (``Conv3d_1a_7x7`` ... ``Mixed_5c``, ``Logits``,
 ``Predictions``) is the output of the layer of that exact name.
+
+The public builder is `keras_i3d.I3D` (``i3d.py``); this module holds the graph
+it and the weights converter share, including `weights_holder`, the model that
+checkpoints and weights files are loaded into by name.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 
 import keras
 
-from keras_i3d import presets as presets_lib
 from keras_i3d.layers import LogitsPooling
 
 #: DeepMind's endpoint names, in network order.
@@ -41,9 +43,9 @@ VALID_ENDPOINTS = (
     "Predictions",
 )
 
-# Filters of each Inception block: Branch_0 1x1, Branch_1 1x1 -> 3x3,
+#: Filters of each Inception block: Branch_0 1x1, Branch_1 1x1 -> 3x3,
 # Branch_2 1x1 -> 3x3, Branch_3 pool -> 1x1 (upstream's numbers).
-_MIXED_FILTERS = {
+MIXED_FILTERS = {
     "Mixed_3b": (64, 96, 128, 16, 32, 32),
     "Mixed_3c": (128, 128, 192, 32, 96, 64),
     "Mixed_4b": (192, 96, 208, 16, 48, 64),
@@ -54,6 +56,10 @@ _MIXED_FILTERS = {
     "Mixed_5b": (256, 160, 320, 32, 128, 128),
     "Mixed_5c": (384, 192, 384, 48, 128, 128),
 }
+
+#: Upstream names Branch_2's 3x3x3 unit of Mixed_5b ``Conv3d_0a_3x3`` (every
+#: other block says ``0b``); the checkpoints carry that name, so we do too.
+BRANCH_2_3X3_NAMES = {"Mixed_5b": "Conv3d_0a_3x3"}
 
 #: Spatial size below which inputs are rejected (the network's total stride).
 MIN_SIZE = 32
@@ -146,9 +152,7 @@ def inception_block(x, filters, name: str, kernel_initializer: str = DEFAULT_KER
     branch_1 = unit(x, b1a, name=f"{name}/Branch_1/Conv3d_0a_1x1")
     branch_1 = unit(branch_1, b1b, (3, 3, 3), name=f"{name}/Branch_1/Conv3d_0b_3x3")
     branch_2 = unit(x, b2a, name=f"{name}/Branch_2/Conv3d_0a_1x1")
-    # Upstream names this one layer Conv3d_0a_3x3 in Mixed_5b (every other
-    # block says 0b); the checkpoints carry that name, so we do too.
-    b2_name = "Conv3d_0a_3x3" if name == "Mixed_5b" else "Conv3d_0b_3x3"
+    b2_name = BRANCH_2_3X3_NAMES.get(name, "Conv3d_0b_3x3")
     branch_2 = unit(branch_2, b2b, (3, 3, 3), name=f"{name}/Branch_2/{b2_name}")
     branch_3 = keras.layers.MaxPooling3D(
         (3, 3, 3), strides=(1, 1, 1), padding="same", name=f"{name}_Branch_3_MaxPool3d_0a_3x3"
@@ -173,14 +177,14 @@ def i3d_features(inputs, kernel_initializer: str = DEFAULT_KERNEL_INITIALIZER):
     x = unit(x, 64, name="Conv3d_2b_1x1")
     x = unit(x, 192, (3, 3, 3), name="Conv3d_2c_3x3")
     x = keras.layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_3a_3x3")(x)
-    x = inception_block(x, _MIXED_FILTERS["Mixed_3b"], "Mixed_3b", kernel_initializer)
-    x = inception_block(x, _MIXED_FILTERS["Mixed_3c"], "Mixed_3c", kernel_initializer)
+    x = inception_block(x, MIXED_FILTERS["Mixed_3b"], "Mixed_3b", kernel_initializer)
+    x = inception_block(x, MIXED_FILTERS["Mixed_3c"], "Mixed_3c", kernel_initializer)
     x = keras.layers.MaxPooling3D((3, 3, 3), strides=(2, 2, 2), padding="same", name="MaxPool3d_4a_3x3")(x)
     for block in ("Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f"):
-        x = inception_block(x, _MIXED_FILTERS[block], block, kernel_initializer)
+        x = inception_block(x, MIXED_FILTERS[block], block, kernel_initializer)
     x = keras.layers.MaxPooling3D((2, 2, 2), strides=(2, 2, 2), padding="same", name="MaxPool3d_5a_2x2")(x)
-    x = inception_block(x, _MIXED_FILTERS["Mixed_5b"], "Mixed_5b", kernel_initializer)
-    x = inception_block(x, _MIXED_FILTERS["Mixed_5c"], "Mixed_5c", kernel_initializer)
+    x = inception_block(x, MIXED_FILTERS["Mixed_5b"], "Mixed_5b", kernel_initializer)
+    x = inception_block(x, MIXED_FILTERS["Mixed_5c"], "Mixed_5c", kernel_initializer)
     return x
 
 
@@ -214,141 +218,6 @@ def i3d_head(x, classes: int, dropout_rate: float = 0.0, kernel_initializer: str
         kernel_initializer=kernel_initializer,
     )
     return keras.layers.Reshape((classes,), name="Logits")(x)
-
-
-def _validate_input_shape(input_shape, channels: int | None):
-    """Checks a 4D ``(frames, height, width, channels)`` input shape."""
-    if len(input_shape) != 4:
-        raise ValueError(f"`input_shape` must be (frames, height, width, channels); got {tuple(input_shape)}.")
-    frames, height, width, in_channels = input_shape
-    if frames is not None and frames < 1:
-        raise ValueError(f"I3D needs at least 1 frame; got input_shape={tuple(input_shape)}.")
-    for label, size in (("height", height), ("width", width)):
-        if size is not None and size < MIN_SIZE:
-            raise ValueError(
-                f"I3D needs frames of at least {MIN_SIZE}x{MIN_SIZE} pixels; got {label}={size} "
-                f"in input_shape={tuple(input_shape)}."
-            )
-    if in_channels is None:
-        raise ValueError("The channel dimension of `input_shape` must be known.")
-    if channels is not None and in_channels != channels:
-        raise ValueError(
-            f"These weights expect {channels} input channels "
-            f"({'RGB' if channels == 3 else 'optical flow (u, v)'}), but input_shape has "
-            f"{in_channels}."
-        )
-
-
-def I3D(  # noqa: N802 - keras.applications naming
-    include_top: bool = True,
-    weights: str | None = "kinetics400_rgb",
-    input_tensor=None,
-    input_shape: tuple | None = None,
-    pooling: str | None = None,
-    classes: int = 400,
-    classifier_activation: str | None = "softmax",
-    dropout_rate: float = 0.0,
-    name: str = "i3d",
-) -> keras.Model:
-    """Instantiates DeepMind's I3D (Inflated 3D Inception-v1).
-
-    Reference: Carreira & Zisserman, "Quo Vadis, Action Recognition? A New
-    Model and the Kinetics Dataset", CVPR 2017.
-
-    The input is a channels-last video batch ``(batch, frames, height, width,
-    channels)``: RGB frames scaled to ``[-1, 1]`` (3 channels) or TV-L1 optical
-    flow clipped to ``[-20, 20]`` and scaled to ``[-1, 1]`` (2 channels); see
-    `keras_i3d.preprocess_input`. Any number of frames (at least 1) and any
-    spatial size of at least 32x32 works; DeepMind used 224x224 at 25 fps.
-
-    Args:
-        include_top: whether to include the ``Logits`` classifier.
-        weights: ``None`` (random initialization), a preset name (see
-            ``keras_i3d.presets.PRESETS``) or a path to a ``.weights.h5`` file.
-        input_tensor: optional Keras tensor to use as the model input.
-        input_shape: optional ``(frames, height, width, channels)``; defaults to
-            ``(None, 224, 224, C)`` with ``C`` from the weights (3 for RGB).
-        pooling: with ``include_top=False``: ``None`` returns the ``Mixed_5c``
-            map, ``"avg"`` / ``"max"`` return a global pooled ``(batch, 1024)``.
-        classes: number of classes; must match the preset when a preset is loaded
-            with ``include_top=True``.
-        classifier_activation: activation of the top layer (``"Predictions"``),
-            or ``None`` to return logits.
-        dropout_rate: dropout before the classifier.
-        name: the model name.
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: for an unknown preset, bad argument combinations, or an
-            input shape the network cannot take.
-    """
-    from keras_i3d import weights as weights_lib  # noqa: PLC0415 - avoids an import cycle
-
-    preset = None
-    channels = None
-    if weights is not None and weights_lib.is_weights_file(weights):
-        if os.path.isfile(weights):  # a missing file is reported when loading
-            channels, _ = weights_lib.describe_weights_file(weights)
-    elif weights is not None:
-        preset = presets_lib.get_preset(weights)
-        channels = preset.channels
-        if include_top and classes != preset.classes:
-            raise ValueError(
-                f"Preset {preset.name!r} has {preset.classes} classes; got classes={classes}. "
-                "Use include_top=False to put your own classifier on top."
-            )
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"`pooling` must be None, 'avg' or 'max'; got {pooling!r}.")
-    if include_top and pooling is not None:
-        raise ValueError("`pooling` only applies with include_top=False.")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"`dropout_rate` must be in [0, 1); got {dropout_rate}.")
-
-    if input_tensor is not None:
-        tensor_shape = tuple(input_tensor.shape)
-        _validate_input_shape(tensor_shape[1:], channels)
-        if input_shape is not None and tuple(input_shape) != tensor_shape[1:]:
-            raise ValueError(
-                f"`input_shape` {tuple(input_shape)} disagrees with `input_tensor`'s shape {tensor_shape}."
-            )
-        inputs = input_tensor
-    else:
-        if input_shape is None:
-            input_shape = (None, DEFAULT_SIZE, DEFAULT_SIZE, channels or 3)
-        input_shape = tuple(input_shape)
-        _validate_input_shape(input_shape, channels)
-        inputs = keras.Input(shape=input_shape, name="inputs")
-
-    # Weights about to be loaded need no random initialization, which on JAX
-    # compiles once per kernel shape (~15 s for the whole network).
-    init = "zeros" if weights is not None else DEFAULT_KERNEL_INITIALIZER
-    x = i3d_features(inputs, init)
-    if include_top:
-        x = i3d_head(x, classes, dropout_rate, init)
-        if classifier_activation is not None:
-            x = keras.layers.Activation(classifier_activation, name="Predictions")(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling3D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling3D(name="max_pool")(x)
-
-    if input_tensor is not None:
-        inputs = keras.utils.get_source_inputs(input_tensor)
-    model = keras.Model(inputs, x, name=name)
-
-    if weights is not None:
-        weights_lib.load_weights(model, weights, include_top=include_top)
-        _restore_default_initializer(model)
-    return model
-
-
-def _restore_default_initializer(model: keras.Model) -> None:
-    """Makes the config of a model built with placeholder zeros say glorot again."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv3D):
-            layer.kernel_initializer = keras.initializers.get(DEFAULT_KERNEL_INITIALIZER)
 
 
 def weights_holder(channels: int, classes: int | None) -> keras.Model:

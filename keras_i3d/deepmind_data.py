@@ -1,0 +1,91 @@
+"""DeepMind's original kinetics-i3d files, found locally or downloaded and verified.
+
+DeepMind publish their five TF checkpoints and the sample clips as plain files
+in the ``data/`` folder of ``github.com/google-deepmind/kinetics-i3d``. Each
+file has a permanent git blob id (``presets.deepmind_files()``); a downloaded
+file is kept only if its blob id matches, so nothing unverified is ever read.
+
+The base URL is ``$KINETICS_I3D_CHECKPOINT_URL`` (a mirror laid out like that
+folder, ``file://`` works) or DeepMind's repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from keras_i3d import presets as presets_lib
+from keras_i3d.errors import DownloadError
+from keras_i3d.utils import paths
+from keras_i3d.utils.download import download_file
+from keras_i3d.utils.files import git_blob_id
+
+
+def blob_id(relative: str) -> str:
+    """The git blob id of DeepMind's ``data/<relative>``.
+
+    Raises:
+        KeyError: for a file that is not one of DeepMind's.
+    """
+    files = presets_lib.deepmind_files()
+    if relative not in files:
+        raise KeyError(f"{relative!r} is not one of DeepMind's kinetics-i3d files: {sorted(files)}.")
+    return files[relative]
+
+
+def download(relative: str, dest: str | os.PathLike, progress: bool = True) -> Path:
+    """Downloads DeepMind's ``data/<relative>`` to ``dest``, verified by its git blob id.
+
+    Raises:
+        DownloadError: on a network failure, a cut-off transfer or a blob id
+            mismatch (then nothing is left at ``dest``).
+    """
+    url = f"{paths.checkpoint_base_url()}/{relative}"
+    return download_file(url, dest, expected=blob_id(relative), digest="git_blob_id", progress=progress)
+
+
+def download_checkpoint(preset: presets_lib.Preset, dest_dir: str | os.PathLike, progress: bool = True) -> Path:
+    """Downloads a preset's source checkpoint (``.index`` and data) into ``dest_dir``.
+
+    Returns:
+        The checkpoint prefix ``dest_dir/model.ckpt``.
+
+    Raises:
+        DownloadError: if either file cannot be fetched or does not verify.
+    """
+    dest_dir = Path(dest_dir)
+    for relative in preset.checkpoint_files:
+        download(relative, dest_dir / Path(relative).name, progress=progress)
+    return dest_dir / "model.ckpt"
+
+
+def fetch_file(relative: str, progress: bool = True) -> Path:
+    """A local copy of DeepMind's ``data/<relative>`` (e.g. the sample clip).
+
+    Looks in ``$KINETICS_I3D_DATA``, then in the data cache
+    (``$KERAS_HOME/datasets/kinetics_i3d``, re-verified), then downloads into
+    that cache.
+
+    Raises:
+        DownloadError: if it is nowhere local and cannot be downloaded.
+    """
+    local = paths.local_data_file(relative)
+    if local is not None:
+        return local
+    cached = paths.data_cache_dir() / relative
+    if cached.is_file():
+        if git_blob_id(cached) == blob_id(relative):
+            return cached
+        cached.unlink()
+    try:
+        return download(relative, cached, progress=progress)
+    except DownloadError as e:
+        where = f"${paths.DATA_ENV}={paths.find_data_dir()}" if paths.find_data_dir() else f"${paths.DATA_ENV} unset"
+        raise DownloadError(f"DeepMind's {relative} is not local ({where}) and could not be downloaded: {e}") from e
+
+
+def sample_clip(stream: str = "rgb", progress: bool = True) -> Path:
+    """Path of DeepMind's sample cricket clip GIF for ``stream`` (``"rgb"`` or ``"flow"``)."""
+    if stream not in paths.SAMPLE_CLIP:
+        raise ValueError(f"`stream` must be 'rgb' or 'flow'; got {stream!r}.")
+    return fetch_file(paths.SAMPLE_CLIP[stream], progress=progress)

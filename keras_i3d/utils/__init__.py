@@ -1,0 +1,1 @@
+"""Small helpers with no model code: files, hashes, paths, downloads."""

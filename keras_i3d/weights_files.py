@@ -1,0 +1,186 @@
+"""I3D weights files: the ``.weights.h5``, its config JSON and its digests.
+
+A weights file written by keras_i3d travels with two small files beside it::
+
+    i3d_kinetics400_rgb.weights.h5          the Keras weights
+    i3d_kinetics400_rgb.weights.h5.sha256   sha256 of its bytes (``sha256sum -c`` format)
+    i3d_kinetics400_rgb.config.json         what it is: architecture, stream,
+                                            channels, classes, source, digests
+
+so loading never has to guess the model from tensor shapes. The config also
+records the `weights_digest`: a sha256 over every variable's name, dtype,
+shape and value, which (unlike the file's sha256) does not depend on how a
+given h5py/HDF5 version lays the file out; the preset registry records it for
+weights whose source is known. Files without a config (foreign files) are
+described from their tensor shapes instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+
+from keras_i3d.errors import WeightsError
+from keras_i3d.utils.files import atomic_path, sha256_file, write_json_atomic, write_sidecar
+from keras_i3d.version import __version__
+
+#: Version of the config JSON layout.
+CONFIG_FORMAT = 1
+_SUFFIX = ".weights.h5"
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsInfo:
+    """What a weights file holds.
+
+    Attributes:
+        channels: input channels of the first convolution (3 RGB, 2 flow).
+        classes: classifier width, or ``None`` for a file without classifier.
+        architecture: ``"i3d"``.
+        stream: ``"rgb"``, ``"flow"``, or ``None`` when unknown.
+        preset: the preset it was made for, if any.
+        source: the DeepMind checkpoint it was converted from, if any.
+        weights_digest: the content digest recorded in the config, if any.
+        from_config: whether this came from the config JSON (``False``: guessed
+            from tensor shapes).
+    """
+
+    channels: int
+    classes: int | None
+    architecture: str = "i3d"
+    stream: str | None = None
+    preset: str | None = None
+    source: str | None = None
+    weights_digest: str | None = None
+    from_config: bool = False
+
+
+def check_weights_filename(path: str | os.PathLike) -> Path:
+    """Returns ``path`` as a `Path` if it ends in ``.weights.h5`` (Keras requires it).
+
+    Raises:
+        ValueError: otherwise.
+    """
+    path = Path(path)
+    if not path.name.endswith(_SUFFIX):
+        raise ValueError(f"A weights file name must end in '{_SUFFIX}'; got {path}.")
+    return path
+
+
+def config_path(weights_path: str | os.PathLike) -> Path:
+    """``x.weights.h5`` -> ``x.config.json``, the config beside a weights file."""
+    path = Path(weights_path)
+    stem = path.name[: -len(_SUFFIX)] if path.name.endswith(_SUFFIX) else path.stem
+    return path.with_name(f"{stem}.config.json")
+
+
+def weights_digest(model: keras.Model) -> str:
+    """Content digest of a model's weights: sha256 over sorted (path, dtype, shape, bytes).
+
+    Independent of the HDF5 byte layout, and of the order layers were created
+    in; changed by any change of any value.
+    """
+    digest = hashlib.sha256()
+    for variable in sorted(model.weights, key=lambda v: v.path):
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(variable.value))
+        value = value.astype(value.dtype.newbyteorder("<"), copy=False)
+        digest.update(f"{variable.path}\0{value.dtype.str}\0{value.shape}\0".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def write_weights(model: keras.Model, output: str | os.PathLike, config: dict) -> dict:
+    """Saves ``model``'s weights with their sha256 sidecar and config JSON, atomically.
+
+    The sidecar and config are written first and the ``.weights.h5`` is moved
+    into place last, so a reader that sees the weights file also sees its
+    sidecar and config; an interrupted write leaves no weights file.
+
+    Args:
+        model: the model whose weights to save.
+        output: destination ending in ``.weights.h5``.
+        config: what the weights are (``channels``, ``classes``, ``stream``,
+            ``preset``, ``source`` ...); the digests and versions are added.
+
+    Returns:
+        The config as written (with ``sha256`` and ``weights_digest``).
+    """
+    output = check_weights_filename(output)
+    with atomic_path(output, suffix=_SUFFIX) as tmp:
+        model.save_weights(tmp)
+        config = {
+            **config,
+            "format": CONFIG_FORMAT,
+            "sha256": sha256_file(tmp),
+            "weights_digest": weights_digest(model),
+            "keras_i3d_version": __version__,
+            "keras_version": keras.__version__,
+        }
+        write_sidecar(output, config["sha256"])
+        write_json_atomic(config_path(output), config)
+    return config
+
+
+def read_config(weights_path: str | os.PathLike) -> dict | None:
+    """Returns the config JSON beside a weights file, or ``None`` if there is none.
+
+    Raises:
+        WeightsError: if the config exists but is not valid JSON of this format.
+    """
+    path = config_path(weights_path)
+    if not path.is_file():
+        return None
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise WeightsError(f"Cannot read {path}: {e}") from e
+    if not isinstance(config, dict) or "channels" not in config or "classes" not in config:
+        raise WeightsError(f"{path} is not a keras_i3d weights config (no 'channels'/'classes').")
+    if int(config.get("format", 0)) > CONFIG_FORMAT:
+        raise WeightsError(f"{path} has config format {config['format']}; upgrade keras_i3d to read it.")
+    return config
+
+
+def _guess_from_shapes(path: Path) -> WeightsInfo:
+    shapes = []
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda _, obj: shapes.append(obj.shape) if isinstance(obj, h5py.Dataset) else None)
+    except OSError as e:
+        raise WeightsError(f"Cannot read weights file {path}: {e} (truncated or not HDF5?)") from e
+    first = [s for s in shapes if len(s) == 5 and s[:3] == (7, 7, 7) and s[4] == 64]
+    logits = [s for s in shapes if len(s) == 5 and s[:4] == (1, 1, 1, 1024)]
+    if len(first) != 1 or len(logits) > 1:
+        raise WeightsError(f"{path} does not hold I3D weights (and has no {config_path(path).name}).")
+    return WeightsInfo(channels=int(first[0][3]), classes=int(logits[0][4]) if logits else None)
+
+
+def describe_weights_file(path: str | os.PathLike) -> WeightsInfo:
+    """Says what a weights file holds: from its config JSON, else from tensor shapes.
+
+    Raises:
+        WeightsError: if the file (or its config) is unreadable or not I3D weights.
+    """
+    path = Path(path)
+    config = read_config(path)
+    if config is None:
+        return _guess_from_shapes(path)
+    if config.get("architecture", "i3d") != "i3d":
+        raise WeightsError(f"{path} holds {config['architecture']!r} weights, not I3D.")
+    return WeightsInfo(
+        channels=int(config["channels"]),
+        classes=None if config["classes"] is None else int(config["classes"]),
+        architecture="i3d",
+        stream=config.get("stream"),
+        preset=config.get("preset"),
+        source=config.get("source"),
+        weights_digest=config.get("weights_digest"),
+        from_config=True,
+    )
