@@ -32,9 +32,13 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    result = convert_checkpoint(
-        args.checkpoint, args.output, preset=args.preset, validate=not args.no_validate, tolerance=args.tolerance
-    )
+    preset = presets_lib.get_preset(args.preset)
+    kwargs = dict(preset=preset.name, validate=not args.no_validate, tolerance=args.tolerance)
+    if args.checkpoint:
+        result = convert_checkpoint(args.checkpoint, args.output, **kwargs)
+    else:
+        with deepmind_data.source_checkpoint(preset) as prefix:
+            result = convert_checkpoint(prefix, args.output, **kwargs)
     print(result.summary())
     return 0
 
@@ -104,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         "convert",
         help="convert a DeepMind TF checkpoint to .weights.h5 (same as python -m weights_conversion)",
     )
-    p.add_argument("--checkpoint", required=True, help="checkpoint prefix, e.g. .../rgb_scratch/model.ckpt")
+    p.add_argument(
+        "--checkpoint",
+        help="checkpoint prefix, e.g. .../rgb_scratch/model.ckpt; default: the preset's, from "
+        "$KINETICS_I3D_DATA or downloaded from DeepMind (verified)",
+    )
     p.add_argument("--output", required=True, help="output file, ending in .weights.h5")
     p.add_argument(
         "--preset",

@@ -11,7 +11,10 @@ folder, ``file://`` works) or DeepMind's repository.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from keras_i3d import presets as presets_lib
@@ -57,6 +60,25 @@ def download_checkpoint(preset: presets_lib.Preset, dest_dir: str | os.PathLike,
     for relative in preset.checkpoint_files:
         download(relative, dest_dir / Path(relative).name, progress=progress)
     return dest_dir / "model.ckpt"
+
+
+@contextlib.contextmanager
+def source_checkpoint(preset: presets_lib.Preset, progress: bool = True) -> Iterator[Path]:
+    """Yields the prefix of a preset's DeepMind checkpoint, local or freshly downloaded.
+
+    The checkpoint in ``$KINETICS_I3D_DATA`` when both its files are there;
+    otherwise both are downloaded (verified) into a temporary folder that is
+    removed when the block ends.
+
+    Raises:
+        DownloadError: if it is not local and cannot be downloaded.
+    """
+    data_dir = paths.find_data_dir()
+    if data_dir is not None and all((data_dir / relative).is_file() for relative in preset.checkpoint_files):
+        yield paths.checkpoint_prefix(preset.source, data_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix=f"kinetics-i3d-{preset.source}-") as tmp:
+        yield download_checkpoint(preset, tmp, progress=progress)
 
 
 def fetch_file(relative: str, progress: bool = True) -> Path:

@@ -1,5 +1,6 @@
 """Converter: synthetic checkpoints with upstream's exact layouts, and failures."""
 
+import json
 import subprocess
 import sys
 
@@ -229,3 +230,32 @@ def test_cli_convert_alias_rejects_wrong_stream(tmp_path):
 
     assert convert("kinetics400_rgb_imagenet") == 2 and not output.exists()
     assert convert("kinetics400_flow_imagenet") == 0 and output.exists()
+
+
+def test_tool_fetches_deepmind_checkpoints_when_not_local(deepmind_server, monkeypatch, tmp_path, capsys):
+    from weights_conversion.__main__ import main
+
+    monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
+    monkeypatch.setenv("KINETICS_I3D_DATA", str(tmp_path / "empty"))
+    assert main(["--all", "--output-dir", str(tmp_path / "out"), "--no-parity"]) == 0
+    out = capsys.readouterr().out
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert list(manifest) == ["kinetics400_rgb"]  # the server has only rgb_scratch's data file
+    assert manifest["kinetics400_rgb"]["registered"] is True
+    assert "kinetics400_flow: skipped" in out and "HTTP 404" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "i3d_kinetics400_rgb.config.json",
+        "i3d_kinetics400_rgb.weights.h5",
+        "i3d_kinetics400_rgb.weights.h5.sha256",
+        "manifest.json",
+    ]
+
+
+def test_cli_convert_without_checkpoint_uses_the_preset_source(deepmind_server, monkeypatch, tmp_path, capsys):
+    from keras_i3d import cli
+
+    monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
+    out = tmp_path / "k.weights.h5"
+    assert cli.main(["convert", "--preset", "kinetics400_rgb", "--output", str(out), "--no-validate"]) == 0
+    assert deepmind_server.requests == []  # the local data folder has it
+    assert "matches the registry" in capsys.readouterr().out

@@ -5,8 +5,10 @@ One checkpoint::
     python -m weights_conversion --checkpoint data/checkpoints/rgb_scratch/model.ckpt \
         --preset kinetics400_rgb --output i3d_kinetics400_rgb.weights.h5
 
-Every preset whose checkpoint is in the data folder (``--data-dir`` or
-``$KINETICS_I3D_DATA``)::
+Without ``--checkpoint``, the preset's checkpoint comes from the data folder
+(``--data-dir`` or ``$KINETICS_I3D_DATA``) or, when it is not there, is
+downloaded from DeepMind's repository (``$KINETICS_I3D_CHECKPOINT_URL``) and
+verified against its git blob ids. Every preset::
 
     python -m weights_conversion --all --output-dir weights/
 
@@ -30,8 +32,8 @@ from pathlib import Path
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
-    from keras_i3d import presets
-    from keras_i3d.checkpoints import ConversionResult, convert_checkpoint, resolve_checkpoint_prefix
+    from keras_i3d import deepmind_data, presets
+    from keras_i3d.checkpoints import ConversionResult, convert_checkpoint
     from keras_i3d.errors import KerasI3DError
     from keras_i3d.utils import paths
     from keras_i3d.utils.files import write_json_atomic
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", choices=sorted(presets.PRESETS))
     parser.add_argument("--output", help="output .weights.h5 (default: i3d_<preset>.weights.h5)")
     parser.add_argument(
-        "--all", action="store_true", help="convert every preset whose checkpoint is in the data folder"
+        "--all", action="store_true", help="convert every preset (local checkpoints, else DeepMind's downloads)"
     )
     parser.add_argument("--data-dir", type=Path, help=f"kinetics-i3d data (default ${paths.DATA_ENV})")
     parser.add_argument("--output-dir", type=Path, default=Path("."), help="with --all")
@@ -64,31 +66,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.data_dir is not None:
         os.environ[paths.DATA_ENV] = str(args.data_dir)  # where the sample clip and reference logits are
-    data_dir = paths.find_data_dir()
     try:
         if args.all:
-            if data_dir is None:
-                parser.error(f"--all needs --data-dir or ${paths.DATA_ENV}")
             manifest = {}
             for preset in presets.PRESETS.values():
-                prefix = data_dir / "checkpoints" / preset.source / "model.ckpt"
                 try:
-                    resolve_checkpoint_prefix(prefix)
-                except FileNotFoundError as e:
+                    with deepmind_data.source_checkpoint(preset) as prefix:
+                        output = args.output_dir / preset.filename
+                        result = convert_one(prefix, preset, output, args.tolerance, not args.no_parity)
+                except (FileNotFoundError, KerasI3DError) as e:
                     print(f"{preset.name}: skipped ({e})")
                     continue
-                output = args.output_dir / preset.filename
-                result = convert_one(prefix, preset, output, args.tolerance, not args.no_parity)
                 entry = dataclasses.asdict(result)
                 entry.update(file=result.output.name, source=preset.source, output=None)
                 manifest[preset.name] = {k: v for k, v in entry.items() if v is not None}
             write_json_atomic(args.output_dir / "manifest.json", manifest)
             print(f"manifest: {args.output_dir / 'manifest.json'} ({len(manifest)} presets)")
             return 0 if manifest else 1
-        if not (args.checkpoint and args.preset):
-            parser.error("give --checkpoint and --preset (or --all)")
+        if not args.preset:
+            parser.error("give --preset (with or without --checkpoint), or --all")
         preset = presets.get_preset(args.preset)
-        convert_one(args.checkpoint, preset, Path(args.output or preset.filename), args.tolerance, not args.no_parity)
+        output = Path(args.output or preset.filename)
+        if args.checkpoint:
+            convert_one(args.checkpoint, preset, output, args.tolerance, not args.no_parity)
+        else:
+            with deepmind_data.source_checkpoint(preset) as prefix:
+                convert_one(prefix, preset, output, args.tolerance, not args.no_parity)
         return 0
     except (KerasI3DError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
