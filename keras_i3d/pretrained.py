@@ -85,12 +85,12 @@ def _convert_into_cache(preset: presets_lib.Preset, prefix: Path, progress: bool
 
 
 def _from_local_data(preset: presets_lib.Preset, progress: bool) -> Path:
-    prefix = paths.checkpoint_prefix(preset.source)
-    if prefix is None:
+    data_dir = paths.find_data_dir()
+    if data_dir is None:
         raise FileNotFoundError(f"${paths.DATA_ENV} is not set")
-    if not prefix.parent.parent.parent.is_dir():
-        raise FileNotFoundError(f"${paths.DATA_ENV}={prefix.parent.parent.parent} does not exist")
-    resolve_checkpoint_prefix(prefix)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"${paths.DATA_ENV}={data_dir} does not exist")
+    prefix = resolve_checkpoint_prefix(paths.checkpoint_prefix(preset.source, data_dir))
     return _convert_into_cache(preset, prefix, progress)
 
 

@@ -311,3 +311,26 @@ def test_pretrained_model_keeps_the_default_initializer_in_its_config(converted)
     layer = model.get_layer("Mixed_4f_Branch_1_Conv3d_0b_3x3_conv_3d")
     assert layer.get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"
     assert np.abs(keras.ops.convert_to_numpy(layer.kernel)).sum() > 0
+
+
+def test_fresh_machine_path_for_an_unscoped_600_class_layout(deepmind_only, fresh_cache, monkeypatch):
+    """Step 4 on the Kinetics-600 layout (no scope, optimizer slots), served with its own blob ids."""
+    import dataclasses
+
+    from keras_i3d import presets as presets_lib
+    from keras_i3d.utils.files import git_blob_id
+
+    preset = presets_lib.get_preset("kinetics600_rgb")
+    folder = deepmind_only.root / "checkpoints" / "rgb_scratch_kin600"
+    (folder / "model.ckpt.index").unlink()  # the real index's link; replaced by a synthetic checkpoint
+    values = helpers.write_synthetic_checkpoint(folder / "model.ckpt", helpers.checkpoint_layout(preset.source))
+    ids = {name: git_blob_id(folder / name) for name in ("model.ckpt.index", "model.ckpt.data-00000-of-00001")}
+    synthetic = dataclasses.replace(
+        preset, index_blob_id=ids["model.ckpt.index"], data_blob_id=ids["model.ckpt.data-00000-of-00001"]
+    )
+    monkeypatch.setitem(presets_lib.PRESETS, preset.name, synthetic)
+    model = keras_i3d.I3D(weights="kinetics600_rgb", classes=600, include_top=True)
+    bias = keras.ops.convert_to_numpy(model.get_layer("Logits_Conv3d_0c_1x1_conv_3d").bias)
+    np.testing.assert_array_equal(bias, values["Logits/Conv3d_0c_1x1/conv_3d/b"])
+    assert sorted(deepmind_only.requests) == sorted(synthetic.checkpoint_files)
+    assert (fresh_cache / "i3d_kinetics600_rgb.config.json").is_file()
