@@ -22,6 +22,7 @@ install: $(VENV)/.installed
 
 lint: install
 	$(VENV)/bin/ruff check keras_i3d weights_conversion tests examples
+	$(VENV)/bin/ruff format --check keras_i3d weights_conversion tests examples
 
 test: install lint
 	@set -e; for b in $(BACKENDS); do \

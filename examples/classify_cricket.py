@@ -12,11 +12,15 @@ only; no TensorFlow needed).
 
 import argparse
 
-import numpy as np
+from keras_i3d.utils.quiet import quiet_framework_startup
 
-import keras_i3d
-from keras_i3d.deepmind_data import sample_clip
-from keras_i3d.video import read_gif
+with quiet_framework_startup():  # keeps TensorFlow's start-up log lines out of the output
+    import keras  # noqa: F401 - starts the backend inside the quiet block
+    import numpy as np
+
+    import keras_i3d
+    from keras_i3d.deepmind_data import sample_clip
+    from keras_i3d.video import read_gif
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--weights", default="kinetics400_rgb")

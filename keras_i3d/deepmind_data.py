@@ -44,7 +44,7 @@ def download(relative: str, dest: str | os.PathLike, progress: bool = True) -> P
             mismatch (then nothing is left at ``dest``).
     """
     url = f"{paths.checkpoint_base_url()}/{relative}"
-    return download_file(url, dest, expected=blob_id(relative), digest="git_blob_id", progress=progress)
+    return download_file(url, dest, blob_id(relative), digest="git_blob_id", progress=progress, desc=relative)
 
 
 def download_checkpoint(preset: presets_lib.Preset, dest_dir: str | os.PathLike, progress: bool = True) -> Path:

@@ -52,6 +52,7 @@ def download_file(
     expected: str | None,
     digest: str = "git_blob_id",
     progress: bool = True,
+    desc: str | None = None,
 ) -> Path:
     """Downloads ``url`` to ``dest``, keeping it only if its digest matches.
 
@@ -67,6 +68,7 @@ def download_file(
             their content).
         digest: ``"git_blob_id"`` or ``"sha256"``.
         progress: show a progress bar.
+        desc: its label (default: the file name).
 
     Returns:
         ``dest``.
@@ -78,7 +80,7 @@ def download_file(
     dest = Path(dest)
     with atomic_path(dest, suffix=".download") as tmp:
         try:
-            _stream(url, tmp, progress, desc=dest.name)
+            _stream(url, tmp, progress, desc=desc or dest.name)
         except DownloadError:
             raise
         except (OSError, http.client.HTTPException, ValueError) as e:
