@@ -54,7 +54,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
         relatives = list(presets_lib.SAMPLE_FILES)
         for name in names:
             relatives += list(presets_lib.get_preset(name).checkpoint_files)
-        for path in pretrained.download_data_folder(args.data_dir, relatives, progress=progress):
+        for path in deepmind_data.download_data_folder(args.data_dir, relatives, progress=progress):
             print(path)
         return 0
     for name, path in pretrained.download_presets(names, progress=progress).items():

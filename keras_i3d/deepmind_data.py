@@ -111,3 +111,20 @@ def sample_clip(stream: str = "rgb", progress: bool = True) -> Path:
     if stream not in paths.SAMPLE_CLIP:
         raise ValueError(f"`stream` must be 'rgb' or 'flow'; got {stream!r}.")
     return fetch_file(paths.SAMPLE_CLIP[stream], progress=progress)
+
+
+def download_data_folder(dest: str | os.PathLike, relatives: list[str], progress: bool = True) -> list[Path]:
+    """Downloads DeepMind's original files into ``dest``, laid out like their ``data/`` folder.
+
+    The result works as ``$KINETICS_I3D_DATA`` or, served or as a ``file://``
+    URL, as ``$KINETICS_I3D_CHECKPOINT_URL``. Files already there and verified
+    are not fetched again.
+    """
+    out = []
+    for relative in relatives:
+        target = Path(dest) / relative
+        if target.is_file() and git_blob_id(target) == blob_id(relative):
+            out.append(target)
+            continue
+        out.append(download(relative, target, progress=progress))
+    return out

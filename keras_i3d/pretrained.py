@@ -35,7 +35,7 @@ from keras_i3d.checkpoints import convert_checkpoint, resolve_checkpoint_prefix
 from keras_i3d.errors import ConversionError, DownloadError, WeightsError
 from keras_i3d.utils import paths
 from keras_i3d.utils.download import download_file, fetch_text
-from keras_i3d.utils.files import git_blob_id, read_sidecar, sha256_file, sidecar_path
+from keras_i3d.utils.files import read_sidecar, sha256_file, sidecar_path
 from keras_i3d.weights_files import WeightsInfo, config_path, describe_weights_file, weights_digest, write_weights
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def download_weights(preset: presets_lib.Preset, base_url: str, progress: bool =
     return cached_path(preset)
 
 
-def _scratch_dir(what: str):
+def _scratch_dir(what: str) -> tempfile.TemporaryDirectory:
     """A temporary folder inside the cache (same filesystem), removed afterwards."""
     cache = paths.cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -269,20 +269,3 @@ def download_presets(names: list[str], progress: bool = True) -> dict[str, Path]
         WeightsError: naming the first preset that could not be fetched.
     """
     return {name: resolve_preset(name, progress=progress) for name in names}
-
-
-def download_data_folder(dest: str | os.PathLike, relatives: list[str], progress: bool = True) -> list[Path]:
-    """Downloads DeepMind's original files into ``dest``, laid out like their ``data/`` folder.
-
-    The result works as ``$KINETICS_I3D_DATA`` or, served or as a ``file://``
-    URL, as ``$KINETICS_I3D_CHECKPOINT_URL``. Files already there and verified
-    are not fetched again.
-    """
-    out = []
-    for relative in relatives:
-        target = Path(dest) / relative
-        if target.is_file() and git_blob_id(target) == deepmind_data.blob_id(relative):
-            out.append(target)
-            continue
-        out.append(deepmind_data.download(relative, target, progress=progress))
-    return out

@@ -2,7 +2,7 @@
 
 import pytest
 
-from keras_i3d import deepmind_data, presets
+from keras_i3d import deepmind_data, presets, pretrained
 from keras_i3d.errors import DownloadError
 from keras_i3d.utils.files import git_blob_id
 from tests import helpers
@@ -103,3 +103,17 @@ def test_sample_clip_unavailable_says_where_it_looked(monkeypatch, tmp_path):
 def test_unknown_file_is_refused():
     with pytest.raises(KeyError, match="not one of DeepMind's"):
         deepmind_data.blob_id("checkpoints/evil/model.ckpt.index")
+
+
+def test_download_data_folder_mirrors_deepmind_layout(served, tmp_path, monkeypatch):
+    preset = RGB_SCRATCH
+    relatives = ["v_CricketShot_g04_c01_rgb.gif", *preset.checkpoint_files]
+    files = deepmind_data.download_data_folder(tmp_path / "mirror", relatives, progress=False)
+    assert files == [tmp_path / "mirror" / r for r in relatives]
+    requests = len(served.requests)
+    deepmind_data.download_data_folder(tmp_path / "mirror", relatives, progress=False)
+    assert len(served.requests) == requests  # verified copies are not fetched again
+    # The folder works as a data folder.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    monkeypatch.setenv("KINETICS_I3D_DATA", str(tmp_path / "mirror"))
+    assert pretrained.resolve_preset("kinetics400_rgb", progress=False).is_file()

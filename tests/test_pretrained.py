@@ -236,19 +236,6 @@ def test_download_presets_prefetches_for_offline_use(deepmind_only, fresh_cache,
     assert model.get_layer("Conv3d_1a_7x7_conv_3d").kernel.shape == (7, 7, 7, 3, 64)
 
 
-def test_download_data_folder_mirrors_deepmind_layout(deepmind_only, tmp_path, monkeypatch):
-    preset = keras_i3d.get_preset("kinetics400_rgb")
-    relatives = ["v_CricketShot_g04_c01_rgb.gif", *preset.checkpoint_files]
-    files = pretrained.download_data_folder(tmp_path / "mirror", relatives, progress=False)
-    assert files == [tmp_path / "mirror" / r for r in relatives]
-    requests = len(deepmind_only.requests)
-    pretrained.download_data_folder(tmp_path / "mirror", relatives, progress=False)
-    assert len(deepmind_only.requests) == requests  # verified copies are not fetched again
-    # The folder works as a data folder.
-    monkeypatch.setenv("KINETICS_I3D_DATA", str(tmp_path / "mirror"))
-    assert pretrained.resolve_preset("kinetics400_rgb", progress=False).is_file()
-
-
 # -- weights from files --------------------------------------------------------
 
 
