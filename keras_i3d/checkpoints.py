@@ -403,14 +403,15 @@ def convert_checkpoint(
                 f"registered as {preset_obj.weights_digest}: this is not DeepMind's {preset_obj.source} checkpoint."
             )
     validation = validate_on_sample_clip(model, preset_obj, tolerance, progress) if validate and preset_obj else None
-    config = {
-        "architecture": "i3d",
-        "channels": ckpt.channels,
-        "classes": ckpt.classes,
-        "stream": ckpt.stream,
-        "dataset": preset_obj.dataset if preset_obj else None,
-        "preset": preset_obj.name if preset_obj else None,
-        "source": preset_obj.source if preset_obj else ckpt.path.parent.name,
-    }
+    if preset_obj is not None:
+        config = preset_obj.weights_config
+    else:
+        config = {
+            "architecture": "i3d",
+            "channels": ckpt.channels,
+            "classes": ckpt.classes,
+            "stream": ckpt.stream,
+            "source": ckpt.path.parent.name,
+        }
     written = write_weights(model, output, config)
-    return ConversionResult(output, written["sha256"], digest, config["preset"], registered, validation)
+    return ConversionResult(output, written["sha256"], digest, config.get("preset"), registered, validation)

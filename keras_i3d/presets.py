@@ -67,6 +67,19 @@ class Preset:
         return f"i3d_{self.name}.weights.h5"
 
     @property
+    def weights_config(self) -> dict:
+        """What this preset's converted weights are, for their ``.config.json``."""
+        return {
+            "architecture": "i3d",
+            "channels": self.channels,
+            "classes": self.classes,
+            "stream": self.stream,
+            "dataset": self.dataset,
+            "preset": self.name,
+            "source": self.source,
+        }
+
+    @property
     def checkpoint_files(self) -> dict[str, str]:
         """``{path under DeepMind's data/ folder: git blob id}`` of the source checkpoint."""
         folder = f"checkpoints/{self.source}"

@@ -94,18 +94,6 @@ def _from_local_data(preset: presets_lib.Preset, progress: bool) -> Path:
     return _convert_into_cache(preset, prefix, progress)
 
 
-def _preset_config(preset: presets_lib.Preset) -> dict:
-    return {
-        "architecture": "i3d",
-        "channels": preset.channels,
-        "classes": preset.classes,
-        "stream": preset.stream,
-        "dataset": preset.dataset,
-        "preset": preset.name,
-        "source": preset.source,
-    }
-
-
 def download_weights(preset: presets_lib.Preset, base_url: str, progress: bool = True) -> Path:
     """Downloads a preset's converted weights from a mirror into the cache.
 
@@ -126,7 +114,7 @@ def download_weights(preset: presets_lib.Preset, base_url: str, progress: bool =
         local = download_file(url, Path(tmp) / preset.filename, expected=text[0], digest="sha256", progress=progress)
         info = WeightsInfo(channels=preset.channels, classes=preset.classes)
         holder = _load_holder(local, info, preset.weights_digest)
-        write_weights(holder, cached_path(preset), _preset_config(preset))
+        write_weights(holder, cached_path(preset), preset.weights_config)
     return cached_path(preset)
 
 
