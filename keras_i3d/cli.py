@@ -47,13 +47,12 @@ def _cmd_download(args: argparse.Namespace) -> int:
     names = sorted(presets_lib.PRESETS) if args.all else args.presets
     if not names:
         raise ValueError("name presets to download, or pass --all (see `keras-i3d presets`).")
-    for name in names:
-        presets_lib.get_preset(name)
+    chosen = [presets_lib.get_preset(name) for name in names]  # unknown names fail before any download
     progress = not args.quiet
     if args.data_dir is not None:
         relatives = list(presets_lib.SAMPLE_FILES)
-        for name in names:
-            relatives += list(presets_lib.get_preset(name).checkpoint_files)
+        for preset in chosen:
+            relatives += list(preset.checkpoint_files)
         for path in deepmind_data.download_data_folder(args.data_dir, relatives, progress=progress):
             print(path)
         return 0

@@ -62,6 +62,22 @@ def download_checkpoint(preset: presets_lib.Preset, dest_dir: str | os.PathLike,
     return dest_dir / "model.ckpt"
 
 
+def ensure(relative: str, target: str | os.PathLike, progress: bool = True) -> Path:
+    """``target`` if it holds DeepMind's ``data/<relative>`` (blob id checked), else downloads it there.
+
+    A file at ``target`` that does not verify is removed first.
+
+    Raises:
+        DownloadError: if it has to be downloaded and cannot be.
+    """
+    target = Path(target)
+    if target.is_file():
+        if git_blob_id(target) == blob_id(relative):
+            return target
+        target.unlink()
+    return download(relative, target, progress=progress)
+
+
 @contextlib.contextmanager
 def source_checkpoint(preset: presets_lib.Preset, progress: bool = True) -> Iterator[Path]:
     """Yields the prefix of a preset's DeepMind checkpoint, local or freshly downloaded.
@@ -94,15 +110,11 @@ def fetch_file(relative: str, progress: bool = True) -> Path:
     local = paths.local_data_file(relative)
     if local is not None:
         return local
-    cached = paths.data_cache_dir() / relative
-    if cached.is_file():
-        if git_blob_id(cached) == blob_id(relative):
-            return cached
-        cached.unlink()
     try:
-        return download(relative, cached, progress=progress)
+        return ensure(relative, paths.data_cache_dir() / relative, progress=progress)
     except DownloadError as e:
-        where = f"${paths.DATA_ENV}={paths.find_data_dir()}" if paths.find_data_dir() else f"${paths.DATA_ENV} unset"
+        data_dir = paths.find_data_dir()
+        where = f"${paths.DATA_ENV}={data_dir}" if data_dir else f"${paths.DATA_ENV} unset"
         raise DownloadError(f"DeepMind's {relative} is not local ({where}) and could not be downloaded: {e}") from e
 
 
@@ -120,11 +132,4 @@ def download_data_folder(dest: str | os.PathLike, relatives: list[str], progress
     URL, as ``$KINETICS_I3D_CHECKPOINT_URL``. Files already there and verified
     are not fetched again.
     """
-    out = []
-    for relative in relatives:
-        target = Path(dest) / relative
-        if target.is_file() and git_blob_id(target) == blob_id(relative):
-            out.append(target)
-            continue
-        out.append(download(relative, target, progress=progress))
-    return out
+    return [ensure(relative, Path(dest) / relative, progress=progress) for relative in relatives]
