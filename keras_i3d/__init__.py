@@ -14,6 +14,9 @@ from keras_i3d.version import __version__
 
 _EXPORTS = {
     "I3D": "keras_i3d.i3d",
+    "I3DModel": "keras_i3d.i3d_model",
+    "load_model": "keras_i3d.i3d",
+    "check_clip": "keras_i3d.clip_checks",
     "VALID_ENDPOINTS": "keras_i3d.architecture",
     "decode_predictions": "keras_i3d.preprocessing",
     "load_labels": "keras_i3d.preprocessing",
@@ -26,26 +29,35 @@ _EXPORTS = {
     "CheckpointError": "keras_i3d.errors",
     "ConversionError": "keras_i3d.errors",
     "DownloadError": "keras_i3d.errors",
+    "FileAccessError": "keras_i3d.errors",
+    "InputError": "keras_i3d.errors",
+    "VideoError": "keras_i3d.errors",
     "KerasI3DError": "keras_i3d.errors",
     "WeightsError": "keras_i3d.errors",
 }
 
 __all__ = [
     "I3D",
+    "I3DModel",
     "PRESETS",
     "VALID_ENDPOINTS",
     "CheckpointError",
     "ConversionError",
     "DownloadError",
+    "FileAccessError",
+    "InputError",
     "KerasI3DError",
     "Preset",
     "TensorBundle",
+    "VideoError",
     "WeightsError",
     "__version__",
+    "check_clip",
     "convert_checkpoint",
     "decode_predictions",
     "get_preset",
     "load_labels",
+    "load_model",
     "preprocess_input",
 ]
 
@@ -65,8 +77,19 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports these
     from keras_i3d.architecture import VALID_ENDPOINTS
     from keras_i3d.checkpoints import convert_checkpoint
-    from keras_i3d.errors import CheckpointError, ConversionError, DownloadError, KerasI3DError, WeightsError
-    from keras_i3d.i3d import I3D
+    from keras_i3d.clip_checks import check_clip
+    from keras_i3d.errors import (
+        CheckpointError,
+        ConversionError,
+        DownloadError,
+        FileAccessError,
+        InputError,
+        KerasI3DError,
+        VideoError,
+        WeightsError,
+    )
+    from keras_i3d.i3d import I3D, load_model
+    from keras_i3d.i3d_model import I3DModel
     from keras_i3d.preprocessing import decode_predictions, load_labels, preprocess_input
     from keras_i3d.presets import PRESETS, Preset, get_preset
     from keras_i3d.tensor_bundle import TensorBundle

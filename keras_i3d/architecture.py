@@ -19,7 +19,7 @@ import functools
 
 import keras
 
-from keras_i3d.layers import LogitsPooling
+from keras_i3d.layers import ClipShapeCheck, LogitsPooling
 
 #: DeepMind's endpoint names, in network order.
 VALID_ENDPOINTS = (
@@ -61,8 +61,6 @@ MIXED_FILTERS = {
 #: other block says ``0b``); the checkpoints carry that name, so we do too.
 BRANCH_2_3X3_NAMES = {"Mixed_5b": "Conv3d_0a_3x3"}
 
-#: Spatial size below which inputs are rejected (the network's total stride).
-MIN_SIZE = 32
 #: Default spatial size (DeepMind's crop).
 DEFAULT_SIZE = 224
 #: Kernel initializer of randomly initialized models (Keras' default).
@@ -170,9 +168,12 @@ def i3d_features(inputs, kernel_initializer: str = DEFAULT_KERNEL_INITIALIZER):
 
     Returns:
         The ``Mixed_5c`` tensor ``(batch, ceil(T/8), ceil(H/32), ceil(W/32), 1024)``.
+        A ``clip_shape_check`` layer first rejects clips the network cannot
+        take (see `keras_i3d.layers.ClipShapeCheck`).
     """
     unit = functools.partial(unit3d, kernel_initializer=kernel_initializer)
-    x = unit(inputs, 64, (7, 7, 7), strides=(2, 2, 2), name="Conv3d_1a_7x7")
+    x = ClipShapeCheck(name="clip_shape_check")(inputs)
+    x = unit(x, 64, (7, 7, 7), strides=(2, 2, 2), name="Conv3d_1a_7x7")
     x = keras.layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_2a_3x3")(x)
     x = unit(x, 64, name="Conv3d_2b_1x1")
     x = unit(x, 192, (3, 3, 3), name="Conv3d_2c_3x3")

@@ -16,11 +16,13 @@ with quiet_framework_startup():
 
     from keras_i3d import deepmind_data, pretrained
     from keras_i3d import presets as presets_lib
+    from keras_i3d.architecture import DEFAULT_SIZE
     from keras_i3d.checkpoints import convert_checkpoint
-    from keras_i3d.errors import KerasI3DError
+    from keras_i3d.clip_checks import check_clip
+    from keras_i3d.errors import InputError, KerasI3DError
     from keras_i3d.i3d import I3D
     from keras_i3d.preprocessing import decode_predictions, preprocess_input
-    from keras_i3d.video import read_gif
+    from keras_i3d.video import check_video_file, read_gif
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
@@ -63,22 +65,35 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_npy(source: str) -> np.ndarray:
+    path = check_video_file(source)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise InputError(f"{path} is not a readable .npy array (truncated, corrupt or pickled?): {e}") from e
+
+
 def _cmd_classify(args: argparse.Namespace) -> int:
     preset = presets_lib.get_preset(args.weights)
+    if args.top < 1:
+        raise ValueError(f"--top must be at least 1; got {args.top}.")
     source = args.input or str(deepmind_data.sample_clip(preset.stream))
-    if source.endswith(".npy"):
-        x = np.load(source).astype("float32")
-        if x.ndim == 4:
-            x = x[None]
+    clip_shape = (None, DEFAULT_SIZE, DEFAULT_SIZE, preset.channels)
+    if source.lower().endswith(".npy"):
+        x = _load_npy(source)
     else:
         if preset.stream != "rgb":
-            raise ValueError(f"{source}: only RGB presets classify GIF frames; give a .npy of flow.")
-        x = preprocess_input(read_gif(source))[None]
+            raise InputError(f"{source}: only RGB presets classify GIF frames; give a .npy of flow.")
+        x = preprocess_input(read_gif(source))
+    x = check_clip(x, input_shape=clip_shape, what=source, size_hint=_SIZE_HINT)
     model = I3D(weights=preset.name, classes=preset.classes)
     probs = np.asarray(model.predict(x, verbose=0))
     for _, label, score in decode_predictions(probs, top=args.top, dataset=preset.dataset)[0]:
         print(f"{score:8.4f}  {label}")
     return 0
+
+
+_SIZE_HINT = f" DeepMind's networks take {DEFAULT_SIZE}x{DEFAULT_SIZE} crops; crop or resize the frames."
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,3 +26,40 @@ class CheckpointError(ConversionError):
 
 class DownloadError(KerasI3DError, OSError):
     """A download failed, was cut off, or its content did not verify."""
+
+
+class InputError(KerasI3DError, ValueError):
+    """An input the network or a function cannot take.
+
+    A clip with the wrong rank or channel count, fewer frames or pixels than
+    the network needs, NaN or infinite values, values outside the documented
+    range (e.g. RGB not yet scaled to ``[-1, 1]``), or predictions that are not
+    numbers.
+    """
+
+
+class VideoError(InputError):
+    """A video file cannot be read: missing, a folder, empty, truncated, corrupt or not a video."""
+
+
+class FileAccessError(KerasI3DError, OSError):
+    """A file or folder cannot be written or read where keras_i3d needs it.
+
+    For example an output path that is a directory or lies under a regular
+    file, a folder without write permission, or a cache entry that is a folder.
+    """
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised inside keras_i3d's file-writing blocks when SIGTERM or SIGHUP arrives.
+
+    Lets those blocks remove their temporary files; the process then dies of
+    the same signal, as it would have without keras_i3d.
+
+    Attributes:
+        signum: the signal number.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(f"terminated by signal {signum}")
+        self.signum = signum

@@ -3,42 +3,64 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import keras
+import numpy as np
 
+from keras_i3d import clip_checks, pretrained
 from keras_i3d import presets as presets_lib
-from keras_i3d import pretrained
-from keras_i3d.architecture import (
-    DEFAULT_KERNEL_INITIALIZER,
-    DEFAULT_SIZE,
-    MIN_SIZE,
-    i3d_features,
-    i3d_head,
-)
-from keras_i3d.weights_files import describe_weights_file
+from keras_i3d.architecture import DEFAULT_KERNEL_INITIALIZER, DEFAULT_SIZE, i3d_features, i3d_head
+from keras_i3d.errors import InputError
+from keras_i3d.i3d_model import I3DModel
+from keras_i3d.weights_files import check_weights_path, describe_weights_file
 
 
-def _validate_input_shape(input_shape, channels: int | None):
-    """Checks a 4D ``(frames, height, width, channels)`` input shape."""
-    if len(input_shape) != 4:
-        raise ValueError(f"`input_shape` must be (frames, height, width, channels); got {tuple(input_shape)}.")
-    frames, height, width, in_channels = input_shape
-    if frames is not None and frames < 1:
-        raise ValueError(f"I3D needs at least 1 frame; got input_shape={tuple(input_shape)}.")
-    for label, size in (("height", height), ("width", width)):
-        if size is not None and size < MIN_SIZE:
-            raise ValueError(
-                f"I3D needs frames of at least {MIN_SIZE}x{MIN_SIZE} pixels; got {label}={size} "
-                f"in input_shape={tuple(input_shape)}."
-            )
-    if in_channels is None:
-        raise ValueError("The channel dimension of `input_shape` must be known.")
-    if channels is not None and in_channels != channels:
+def _validate_input_shape(input_shape, channels: int | None) -> tuple:
+    """Checks a ``(frames, height, width, channels)`` input shape; returns it as a tuple."""
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
         raise ValueError(
-            f"These weights expect {channels} input channels "
-            f"({'RGB' if channels == 3 else 'optical flow (u, v)'}), but input_shape has "
-            f"{in_channels}."
+            f"`input_shape` must be a tuple (frames, height, width, channels); got {input_shape!r}."
+        ) from None
+    if len(shape) != 4:
+        raise InputError(f"`input_shape` must be (frames, height, width, channels); got {shape}.")
+    for size in shape:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))):
+            raise ValueError(f"`input_shape` must hold ints or None; got {shape}.")
+    if shape[3] is None:
+        raise InputError(f"The channel dimension of `input_shape` must be known; got {shape}.")
+    problem = clip_checks.size_problem(*shape[:3])
+    if problem is None and channels is not None:
+        problem = clip_checks.channels_problem(channels, shape[3])
+    if problem is not None:
+        raise InputError(f"`input_shape` {shape}: {problem}")
+    return shape
+
+
+def _validate_arguments(include_top, weights, input_tensor, pooling, classes, dropout_rate) -> None:
+    if not isinstance(include_top, bool):
+        raise ValueError(f"`include_top` must be True or False; got {include_top!r}.")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(
+            f"`weights` must be None, a preset name or a path to a .weights.h5 file; got {type(weights).__name__}."
         )
+    if input_tensor is not None and not keras.backend.is_keras_tensor(input_tensor):
+        shape = getattr(input_tensor, "shape", None)
+        raise ValueError(
+            "`input_tensor` must be a Keras tensor (keras.Input(...) or a layer's output); got "
+            f"{type(input_tensor).__name__}{'' if shape is None else f' of shape {tuple(shape)}'}. "
+            "To run the model on data, build it and call model.predict(data)."
+        )
+    if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 1:
+        raise ValueError(f"`classes` must be a positive int; got {classes!r}.")
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"`pooling` must be None, 'avg' or 'max'; got {pooling!r}.")
+    if include_top and pooling is not None:
+        raise ValueError("`pooling` only applies with include_top=False.")
+    if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, (int, float)) or not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"`dropout_rate` must be a number in [0, 1); got {dropout_rate!r}.")
 
 
 def I3D(  # noqa: N802 - keras.applications naming
@@ -80,17 +102,22 @@ def I3D(  # noqa: N802 - keras.applications naming
         name: the model name.
 
     Returns:
-        A `keras.Model`.
+        A functional `keras.Model` (an `I3DModel`, which checks clip shapes
+        before Keras does).
 
     Raises:
-        ValueError: for an unknown preset, bad argument combinations, or an
-            input shape the network cannot take.
+        ValueError: for an unknown preset or bad arguments.
+        InputError: (a ``ValueError``) for an input shape the network cannot
+            take: fewer than 1 frame, frames under 32x32 pixels, or channels
+            that do not match the weights. The model itself rejects such clips
+            too, whatever shape it was built for.
+        WeightsError: if the weights cannot be found, read, verified or do not fit.
     """
+    _validate_arguments(include_top, weights, input_tensor, pooling, classes, dropout_rate)
     preset = None
     channels = None
     if weights is not None and pretrained.is_weights_file(weights):
-        if os.path.isfile(weights):  # a missing file is reported when loading
-            channels = describe_weights_file(weights).channels
+        channels = describe_weights_file(check_weights_path(weights)).channels
     elif weights is not None:
         preset = presets_lib.get_preset(weights)
         channels = preset.channels
@@ -99,12 +126,6 @@ def I3D(  # noqa: N802 - keras.applications naming
                 f"Preset {preset.name!r} has {preset.classes} classes; got classes={classes}. "
                 "Use include_top=False to put your own classifier on top."
             )
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"`pooling` must be None, 'avg' or 'max'; got {pooling!r}.")
-    if include_top and pooling is not None:
-        raise ValueError("`pooling` only applies with include_top=False.")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"`dropout_rate` must be in [0, 1); got {dropout_rate}.")
 
     if input_tensor is not None:
         tensor_shape = tuple(input_tensor.shape)
@@ -117,8 +138,7 @@ def I3D(  # noqa: N802 - keras.applications naming
     else:
         if input_shape is None:
             input_shape = (None, DEFAULT_SIZE, DEFAULT_SIZE, channels or 3)
-        input_shape = tuple(input_shape)
-        _validate_input_shape(input_shape, channels)
+        input_shape = _validate_input_shape(input_shape, channels)
         inputs = keras.Input(shape=input_shape, name="inputs")
 
     # Weights about to be loaded need no random initialization, which on JAX
@@ -136,7 +156,7 @@ def I3D(  # noqa: N802 - keras.applications naming
 
     if input_tensor is not None:
         inputs = keras.utils.get_source_inputs(input_tensor)
-    model = keras.Model(inputs, x, name=name)
+    model = I3DModel(inputs, x, name=name)
 
     if weights is not None:
         pretrained.load_weights(model, weights, include_top=include_top)
@@ -149,3 +169,28 @@ def _restore_default_initializer(model: keras.Model) -> None:
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv3D):
             layer.kernel_initializer = keras.initializers.get(DEFAULT_KERNEL_INITIALIZER)
+
+
+def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
+    """Loads a whole model saved with ``model.save("x.keras")``, keras_i3d's layers included.
+
+    `keras.saving.load_model` works too once ``keras_i3d.i3d`` is imported
+    (``import keras_i3d`` alone loads nothing, to stay fast); this does both
+    and checks the path first.
+
+    Args:
+        path: a ``.keras`` file.
+        **kwargs: passed to `keras.saving.load_model`.
+
+    Raises:
+        ValueError: if ``path`` is missing, a folder, or not a ``.keras`` file
+            (a ``.weights.h5`` goes to ``I3D(weights=path)`` instead).
+    """
+    path = Path(path)
+    if path.is_dir() or not path.is_file():
+        raise ValueError(f"Model file {path} {'is a directory' if path.is_dir() else 'does not exist'}.")
+    if path.name.endswith(".weights.h5"):
+        raise ValueError(f"{path} holds weights only: load it with keras_i3d.I3D(weights=path).")
+    if path.suffix != ".keras":
+        raise ValueError(f"keras_i3d.load_model reads .keras files; got {path}.")
+    return keras.saving.load_model(path, **kwargs)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_i3d import clip_checks
+from keras_i3d.errors import InputError
+
 
 def _window_weights(size, window: int, dtype):
     """Weight of each position in the mean of VALID sliding-window means.
@@ -68,3 +71,97 @@ class LogitsPooling(keras.layers.Layer):
         config = super().get_config()
         config["pool_size"] = self.pool_size
         return config
+
+
+def _input_error(message: str) -> InputError:
+    error = InputError(message)
+    # Keras re-raises layer errors with the call arguments appended (and, for
+    # a NumPy input, the whole array); this marks ours as already explained.
+    error._keras_call_info_injected = True
+    return error
+
+
+@keras.saving.register_keras_serializable(package="keras_i3d")
+class ClipShapeCheck(keras.layers.Layer):
+    """Passes clips through unchanged, rejecting those the network cannot take.
+
+    Rejects, with the sentences of `keras_i3d.clip_checks` and an `InputError`,
+    a clip whose rank or channel count is wrong, that has fewer than
+    ``MIN_FRAMES`` frames or frames smaller than ``MIN_SIZE`` x ``MIN_SIZE``,
+    or whose frames, height or width differ from the fixed ones the model was
+    built with. Shapes are static when a backend traces or runs the model, so
+    the check costs nothing at run time. The one exception is TensorFlow after
+    a relaxed retrace (sizes unknown while tracing): there a graph assertion
+    checks the sizes when the function runs, with the same sentence (raised
+    as TensorFlow's ``InvalidArgumentError``).
+
+    Input shape:
+        ``(batch, frames, height, width, channels)``.
+
+    Output shape:
+        The same.
+    """
+
+    def build(self, input_shape):
+        """Records the model's declared ``(frames, height, width, channels)``."""
+        self.declared = tuple(input_shape[1:])
+        super().build(input_shape)
+
+    def call(self, inputs):
+        """Returns ``inputs`` if the network can take them; raises `InputError` otherwise."""
+        shape = tuple(inputs.shape)
+        problem = clip_checks.shape_problem(shape, self.declared)
+        if problem is not None:
+            raise _input_error(problem)
+        if any(size is None for size in shape[1:]):
+            return _check_sizes_at_run_time(inputs, self.declared)
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """Returns ``input_shape`` (checked)."""
+        problem = clip_checks.shape_problem(tuple(input_shape), self.declared)
+        if problem is not None:
+            raise _input_error(problem)
+        return input_shape
+
+
+def _check_sizes_at_run_time(x, declared: tuple):
+    """Adds a graph assertion on sizes (and channels) that were unknown while tracing.
+
+    Only TensorFlow traces with unknown sizes (after ``reduce_retracing``
+    relaxes them); JAX and PyTorch always see concrete shapes, so on those
+    backends this returns ``x`` untouched.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return x
+    import tensorflow as tf  # noqa: PLC0415 - only reached on the TensorFlow backend
+
+    sizes = tf.shape(x)[1:4]
+    big_enough = tf.reduce_all(
+        sizes >= tf.constant([clip_checks.MIN_FRAMES, clip_checks.MIN_SIZE, clip_checks.MIN_SIZE])
+    )
+    size_message = tf.strings.format(
+        clip_checks.SIZE_MESSAGE.format(
+            min_frames=clip_checks.MIN_FRAMES, min_size=clip_checks.MIN_SIZE, frames="{}", height="{}", width="{}"
+        ),
+        (sizes[0], sizes[1], sizes[2]),
+    )
+    channels = tf.shape(x)[4]
+    checks = [
+        tf.debugging.Assert(
+            tf.equal(channels, declared[3]),
+            [tf.strings.format(clip_checks.channels_problem(declared[3], "{}"), (channels,))],
+        ),
+        tf.debugging.Assert(big_enough, [size_message]),
+    ]
+    fixed = [(axis, size) for axis, size in enumerate(declared[:3]) if size is not None]
+    if fixed:
+        matches = tf.reduce_all([tf.equal(sizes[axis], size) for axis, size in fixed])
+        declared_message = tf.strings.format(
+            clip_checks.DECLARED_MESSAGE.format(declared=clip_checks.format_sizes(declared[:3]), actual="{} x {} x {}")
+            + clip_checks.BUILD_HINT,
+            (sizes[0], sizes[1], sizes[2]),
+        )
+        checks.append(tf.debugging.Assert(matches, [declared_message]))
+    with tf.control_dependencies(checks):
+        return tf.identity(x)

@@ -1,0 +1,106 @@
+"""`I3DModel`: the functional model `keras_i3d.I3D` returns, checking clips before Keras does."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import keras
+
+from keras_i3d import clip_checks
+from keras_i3d.errors import InputError
+
+
+@keras.saving.register_keras_serializable(package="keras_i3d")
+class I3DModel(keras.Model):
+    """A functional `keras.Model` that checks clip shapes before Keras sees them.
+
+    It is the plain functional model (same layers, config, saving), plus a
+    shape check of array inputs in ``__call__``, ``predict``, ``evaluate``,
+    ``fit`` and the ``*_on_batch`` methods, so that every backend rejects a
+    clip it cannot take with the same `InputError` sentence (see
+    `keras_i3d.clip_checks`), instead of Keras' backend-specific messages, a
+    3,000-character TensorFlow graph dump, or Keras' ``UnboundLocalError`` for
+    an empty batch. The ``clip_shape_check`` layer inside the graph checks
+    again whatever arrives another way (``tf.data``, exported graphs).
+
+    On JAX, Keras detaches a model's weights while ``predict`` and
+    ``evaluate`` run (and donates their buffers) and loses them if the call
+    fails (every later call then fails with ``'NoneType' object is not
+    callable``); this model keeps a copy and puts it back when those calls
+    raise, so one bad call (or Ctrl-C) does not ruin it.
+    """
+
+    @property
+    def clip_shape(self) -> tuple:
+        """The ``(frames, height, width, channels)`` this model takes, ``None`` for free sizes."""
+        return tuple(self.inputs[0].shape[1:])
+
+    def check_clip_shape(self, x, allow_empty: bool = True) -> None:
+        """Raises `InputError` if ``x`` (anything with a ``.shape``) is a batch this model cannot take.
+
+        Inputs without a shape (datasets, generators, dicts) are left to the
+        in-graph check.
+        """
+        shape = getattr(x, "shape", None)
+        if shape is None:
+            return
+        try:
+            shape = tuple(None if size is None else int(size) for size in shape)
+        except TypeError:  # unknown rank
+            return
+        problem = clip_checks.shape_problem(shape, self.clip_shape)
+        if problem is None and not allow_empty and shape[0] == 0:
+            problem = f"The batch is empty (shape {shape}); there is nothing to run."
+        if problem is not None:
+            raise InputError(problem)
+
+    @contextlib.contextmanager
+    def _weights_kept(self) -> Iterator[None]:
+        # Copies, not references: JAX donates the buffers it is handed. For
+        # I3D this is ~50 MB, a memcpy next to the cost of any predict.
+        values = [keras.ops.copy(variable.value) for variable in self.variables]
+        try:
+            yield
+        except BaseException:
+            for variable, value in zip(self.variables, values, strict=True):
+                variable.assign(value)
+            raise
+
+    def __call__(self, *args, **kwargs):
+        """Calls the model after checking the clip's shape."""
+        if args:
+            self.check_clip_shape(args[0])
+        return super().__call__(*args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict` after checking ``x``'s shape (keeping the weights if it fails)."""
+        self.check_clip_shape(x, allow_empty=False)
+        with self._weights_kept():
+            return super().predict(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        """`keras.Model.evaluate` after checking ``x``'s shape (keeping the weights if it fails)."""
+        self.check_clip_shape(x, allow_empty=False)
+        with self._weights_kept():
+            return super().evaluate(x, *args, **kwargs)
+
+    def fit(self, x=None, *args, **kwargs):
+        """`keras.Model.fit` after checking ``x``'s shape."""
+        self.check_clip_shape(x, allow_empty=False)
+        return super().fit(x, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        """`keras.Model.predict_on_batch` after checking ``x``'s shape."""
+        self.check_clip_shape(x, allow_empty=False)
+        return super().predict_on_batch(x)
+
+    def test_on_batch(self, x, *args, **kwargs):
+        """`keras.Model.test_on_batch` after checking ``x``'s shape."""
+        self.check_clip_shape(x, allow_empty=False)
+        return super().test_on_batch(x, *args, **kwargs)
+
+    def train_on_batch(self, x, *args, **kwargs):
+        """`keras.Model.train_on_batch` after checking ``x``'s shape."""
+        self.check_clip_shape(x, allow_empty=False)
+        return super().train_on_batch(x, *args, **kwargs)
