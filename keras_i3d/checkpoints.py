@@ -18,6 +18,7 @@ network on DeepMind's sample clip against reference logits.
 from __future__ import annotations
 
 import glob
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +29,11 @@ from tqdm.auto import tqdm
 from keras_i3d import deepmind_data
 from keras_i3d import presets as presets_lib
 from keras_i3d.architecture import scope_to_layer_name, weights_holder
-from keras_i3d.errors import ConversionError, DownloadError
+from keras_i3d.errors import ConversionError, DownloadError, FileAccessError
 from keras_i3d.preprocessing import decode_predictions, preprocess_input
 from keras_i3d.tensor_bundle import TensorBundle
 from keras_i3d.utils import paths
+from keras_i3d.utils.files import ensure_writable_dir
 from keras_i3d.video import read_gif
 from keras_i3d.weights_files import check_weights_filename, weights_digest, write_weights
 
@@ -312,6 +314,19 @@ def validate_on_sample_clip(
     return result
 
 
+def check_tolerance(tolerance: float) -> float:
+    """Returns ``tolerance`` if it is a finite number >= 0.
+
+    Raises:
+        ValueError: otherwise (``nan`` would silently pass every comparison).
+    """
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not math.isfinite(tolerance):
+        raise ValueError(f"The parity tolerance must be a finite number >= 0; got {tolerance!r}.")
+    if tolerance < 0:
+        raise ValueError(f"The parity tolerance must be >= 0; got {tolerance!r}.")
+    return float(tolerance)
+
+
 @dataclass
 class ConversionResult:
     """What `convert_checkpoint` wrote.
@@ -384,10 +399,16 @@ def convert_checkpoint(
             fails validation, or differs from the registered digest when
             ``require_registered``.
         CheckpointError: if the checkpoint files are corrupted or truncated.
-        ValueError: for an unknown preset or a bad output name.
+        ValueError: for an unknown preset, a bad output name or tolerance.
+        FileAccessError: if ``output`` cannot be written (a folder, under a
+            file, no permission); checked before any work is done.
     """
     output = check_weights_filename(output)
+    check_tolerance(tolerance)
     preset_obj = presets_lib.get_preset(preset) if preset is not None else None
+    if output.is_dir():
+        raise FileAccessError(f"Cannot write {output}: it is a directory.")
+    ensure_writable_dir(output.parent)
     ckpt = read_checkpoint(checkpoint, progress=progress)
     if preset_obj is not None:
         check_compatible(ckpt, preset_obj)

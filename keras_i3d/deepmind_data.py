@@ -21,7 +21,7 @@ from keras_i3d import presets as presets_lib
 from keras_i3d.errors import DownloadError
 from keras_i3d.utils import paths
 from keras_i3d.utils.download import download_file
-from keras_i3d.utils.files import git_blob_id
+from keras_i3d.utils.files import git_blob_id, scratch_dir
 
 
 def blob_id(relative: str) -> str:
@@ -93,7 +93,7 @@ def source_checkpoint(preset: presets_lib.Preset, progress: bool = True) -> Iter
     if data_dir is not None and all((data_dir / relative).is_file() for relative in preset.checkpoint_files):
         yield paths.checkpoint_prefix(preset.source, data_dir)
         return
-    with tempfile.TemporaryDirectory(prefix=f"kinetics-i3d-{preset.source}-") as tmp:
+    with scratch_dir(tempfile.gettempdir(), f"kinetics-i3d-{preset.source}") as tmp:
         yield download_checkpoint(preset, tmp, progress=progress)
 
 

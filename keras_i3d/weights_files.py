@@ -74,6 +74,29 @@ def check_weights_filename(path: str | os.PathLike) -> Path:
     return path
 
 
+def check_weights_path(path: str | os.PathLike) -> Path:
+    """Returns ``path`` as a `Path` if it is an existing ``.weights.h5`` file.
+
+    Raises:
+        WeightsError: naming what it is instead: missing, a folder, a whole
+            saved model (``.keras``), or a file not named ``*.weights.h5``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise WeightsError(f"Weights path {path} is a directory; give the .weights.h5 file inside it.")
+    if not path.exists():
+        raise WeightsError(f"Weights file {path} does not exist.")
+    if path.suffix == ".keras":
+        raise WeightsError(
+            f"{path} is a whole saved Keras model, not a weights file: load it with keras_i3d.load_model(path)."
+        )
+    if not path.name.endswith(_SUFFIX):
+        raise WeightsError(f"A weights file name must end in '{_SUFFIX}' (Keras 3 weights); got {path}.")
+    if not path.is_file():
+        raise WeightsError(f"Weights path {path} is not a regular file.")
+    return path
+
+
 def config_path(weights_path: str | os.PathLike) -> Path:
     """``x.weights.h5`` -> ``x.config.json``, the config beside a weights file."""
     path = Path(weights_path)

@@ -76,7 +76,7 @@ def test_cached_file_with_a_matching_forged_sidecar_fails_the_registry_digest(fr
     model.get_layer("Logits_Conv3d_0c_1x1_conv_3d").bias.assign(np.zeros(400, "float32"))
     model.save_weights(target)
     write_sidecar(target, sha256_file(target))
-    with pytest.warns(UserWarning, match="fail verification"):
+    with pytest.warns(UserWarning, match="Discarding cached weights.*registry"):
         restored = keras_i3d.I3D(weights="kinetics400_rgb", classifier_activation=None)
     bias = keras.ops.convert_to_numpy(restored.get_layer("Logits_Conv3d_0c_1x1_conv_3d").bias)
     assert np.abs(bias).sum() > 0  # DeepMind's bias again, converted from the local checkpoint
@@ -114,7 +114,7 @@ def test_mirror_with_wrong_sha256_leaves_nothing(fresh_cache, monkeypatch, tmp_p
     shutil.copy(converted, mirror / "i3d_kinetics600_rgb.weights.h5")
     (mirror / "i3d_kinetics600_rgb.weights.h5.sha256").write_text("0" * 64 + "\n")
     monkeypatch.setenv("KERAS_I3D_WEIGHTS_URL", mirror.as_uri())
-    with pytest.raises(WeightsError, match="3. converted-weights mirror .* does not verify"):
+    with pytest.raises(WeightsError, match="3. converted-weights mirror: .* does not verify"):
         pretrained.resolve_preset("kinetics600_rgb", progress=False)
     assert helpers.files_under(fresh_cache) == []
 
@@ -125,7 +125,7 @@ def test_mirror_with_other_weights_fails_the_registry_digest(fresh_cache, monkey
     model.save_weights(mirror / "i3d_kinetics400_rgb.weights.h5") if mirror.mkdir() is None else None
     write_sidecar(mirror / "i3d_kinetics400_rgb.weights.h5", sha256_file(mirror / "i3d_kinetics400_rgb.weights.h5"))
     monkeypatch.setenv("KERAS_I3D_WEIGHTS_URL", mirror.as_uri())
-    with pytest.raises(WeightsError, match="3. converted-weights mirror .* weights digest"):
+    with pytest.raises(WeightsError, match="3. converted-weights mirror: .* weights digest"):
         pretrained.resolve_preset("kinetics400_rgb", progress=False)
     assert helpers.files_under(fresh_cache) == []
 
@@ -255,7 +255,7 @@ def test_bad_weights_files(tmp_path, converted):
     broken.write_bytes(converted.read_bytes()[:5000])
     with pytest.raises(WeightsError, match="Cannot read"):
         keras_i3d.I3D(weights=str(broken))
-    with pytest.raises(ValueError, match="expect 3 input channels"):
+    with pytest.raises(ValueError, match="takes 3 input channels"):
         keras_i3d.I3D(weights=str(converted), input_shape=(None, 224, 224, 2))
     with pytest.raises(WeightsError, match="400 classes"):
         keras_i3d.I3D(weights=str(converted), classes=10)

@@ -33,7 +33,7 @@ from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
     from keras_i3d import deepmind_data, presets
-    from keras_i3d.checkpoints import ConversionResult, convert_checkpoint
+    from keras_i3d.checkpoints import ConversionResult, check_tolerance, convert_checkpoint
     from keras_i3d.errors import KerasI3DError
     from keras_i3d.utils import paths
     from keras_i3d.utils.files import write_json_atomic
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_dir is not None:
         os.environ[paths.DATA_ENV] = str(args.data_dir)  # where the sample clip and reference logits are
     try:
+        check_tolerance(args.tolerance)
         if args.all:
             manifest = {}
             for preset in presets.PRESETS.values():
@@ -80,9 +81,12 @@ def main(argv: list[str] | None = None) -> int:
                 entry = dataclasses.asdict(result)
                 entry.update(file=result.output.name, source=preset.source, output=None)
                 manifest[preset.name] = {k: v for k, v in entry.items() if v is not None}
+            if not manifest:
+                print("error: no checkpoint could be converted (see above); nothing written.", file=sys.stderr)
+                return 1
             write_json_atomic(args.output_dir / "manifest.json", manifest)
             print(f"manifest: {args.output_dir / 'manifest.json'} ({len(manifest)} presets)")
-            return 0 if manifest else 1
+            return 0
         if not args.preset:
             parser.error("give --preset (with or without --checkpoint), or --all")
         preset = presets.get_preset(args.preset)
@@ -93,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             with deepmind_data.source_checkpoint(preset) as prefix:
                 convert_one(prefix, preset, output, args.tolerance, not args.no_parity)
         return 0
-    except (KerasI3DError, FileNotFoundError, ValueError) as e:
+    except (KerasI3DError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ development checkout's layout (the Makefile and the tests set
 from __future__ import annotations
 
 import os
+import urllib.parse
 from pathlib import Path
 
 #: Environment variable naming a local copy of DeepMind's kinetics-i3d ``data/`` folder.
@@ -51,14 +52,13 @@ def checkpoint_prefix(source: str, data_dir: Path | None = None) -> Path | None:
 
 
 def keras_home() -> Path:
-    """``$KERAS_HOME`` (default ``~/.keras``), or ``/tmp/.keras`` where that is not writable."""
-    base = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
-    probe = base
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not os.access(probe, os.W_OK):
-        base = Path("/tmp/.keras")
-    return base
+    """``$KERAS_HOME`` (default ``~/.keras``).
+
+    Unlike Keras, which quietly moves to ``/tmp/.keras`` when this is not
+    writable, keras_i3d keeps it: a read-only cache is still read, and a write
+    into it fails with an error that names the folder.
+    """
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
 
 
 def cache_dir() -> Path:
@@ -71,12 +71,33 @@ def data_cache_dir() -> Path:
     return keras_home() / "datasets" / "kinetics_i3d"
 
 
+#: URL schemes the downloads understand.
+URL_SCHEMES = ("http", "https", "file")
+
+
+def _url_from_env(name: str) -> str | None:
+    url = os.environ.get(name)
+    if not url:
+        return None
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in URL_SCHEMES or (parsed.scheme != "file" and not parsed.netloc):
+        raise ValueError(f"${name}={url!r} is not a URL; give http://..., https://... or file:///absolute/folder.")
+    return url.rstrip("/")
+
+
 def checkpoint_base_url() -> str:
-    """Base URL of DeepMind's ``data/`` folder: ``$KINETICS_I3D_CHECKPOINT_URL`` or GitHub."""
-    return (os.environ.get(CHECKPOINT_URL_ENV) or DEFAULT_CHECKPOINT_URL).rstrip("/")
+    """Base URL of DeepMind's ``data/`` folder: ``$KINETICS_I3D_CHECKPOINT_URL`` or GitHub.
+
+    Raises:
+        ValueError: if the variable is set to something that is not a URL.
+    """
+    return _url_from_env(CHECKPOINT_URL_ENV) or DEFAULT_CHECKPOINT_URL
 
 
 def weights_base_url() -> str | None:
-    """Base URL of a converted-weights mirror (``$KERAS_I3D_WEIGHTS_URL``), or ``None``."""
-    url = os.environ.get(WEIGHTS_URL_ENV)
-    return url.rstrip("/") if url else None
+    """Base URL of a converted-weights mirror (``$KERAS_I3D_WEIGHTS_URL``), or ``None``.
+
+    Raises:
+        ValueError: if the variable is set to something that is not a URL.
+    """
+    return _url_from_env(WEIGHTS_URL_ENV)
