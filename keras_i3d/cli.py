@@ -1,7 +1,9 @@
 """The ``keras-i3d`` command: presets, download, convert, classify.
 
 Prints only what was asked for: the backend framework's start-up log lines
-are silenced while it loads, and errors are one line on stderr (exit code 2).
+are silenced while it loads, and errors (usage errors too) are one line on
+stderr, ``keras-i3d: error: ...``, with exit code 2 (only the "could not get
+weights" error lists its reasons on further lines).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from keras_i3d.utils.arguments import OneLineArgumentParser
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
@@ -67,10 +70,17 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 def _load_npy(source: str) -> np.ndarray:
     path = check_video_file(source)
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise InputError(f"{path} is not a .npy file (no NumPy header).")
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"{path} is not a readable .npy array (truncated, corrupt or pickled?): {e}") from e
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise InputError(f"{path} holds Python objects (pickled data), not an array of numbers.") from e
+        raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
+    except (OSError, EOFError) as e:
+        raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
@@ -98,7 +108,7 @@ _SIZE_HINT = f" DeepMind's networks take {DEFAULT_SIZE}x{DEFAULT_SIZE} crops; cr
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``keras-i3d``."""
-    parser = argparse.ArgumentParser(prog="keras-i3d", description="DeepMind's I3D video network for Keras 3.")
+    parser = OneLineArgumentParser(prog="keras-i3d", description="DeepMind's I3D video network for Keras 3.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("presets", help="list the pretrained weights presets")

@@ -10,6 +10,9 @@ backend.
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 
 from keras_i3d.errors import InputError
@@ -21,6 +24,7 @@ MIN_SIZE = 32
 #: The network's input range (see `keras_i3d.preprocess_input`).
 INPUT_RANGE = (-1.0, 1.0)
 _STREAM_NAMES = {3: "RGB", 2: "optical flow (u, v)"}
+_REAL_DTYPE = re.compile(r"u?int\d+|b?float\d+\w*")
 #: The sentence for a clip below the minimum size (a template, so a graph
 #: assertion can fill in sizes only known when it runs).
 SIZE_MESSAGE = (
@@ -101,10 +105,15 @@ def check_finite(array: np.ndarray, what: str) -> None:
         )
 
 
-def check_numeric(array: np.ndarray, what: str) -> None:
-    """Raises `InputError` unless ``array`` holds real numbers (not bool, text, objects or complex)."""
-    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise InputError(f"{what} must hold real numbers; got dtype {array.dtype}.")
+def check_dtype(x, what: str) -> None:
+    """Raises `InputError` unless ``x`` (NumPy or a backend tensor) holds real numbers.
+
+    Refused: bool, complex, text, objects and structured dtypes.
+    """
+    dtype = getattr(x, "dtype", None)
+    name = str(getattr(dtype, "name", dtype)).removeprefix("torch.")
+    if not _REAL_DTYPE.fullmatch(name):
+        raise InputError(f"{what} must hold real numbers; got dtype {name}.")
 
 
 def as_array(x, what: str) -> np.ndarray:
@@ -112,10 +121,10 @@ def as_array(x, what: str) -> np.ndarray:
     if x is None:
         raise InputError(f"{what} is None.")
     try:
-        array = np.asarray(x)
+        array = np.asarray(x)  # a masked array loses its mask: hidden NaN are checked too
     except Exception as e:  # a symbolic or otherwise unconvertible tensor
         raise InputError(f"{what} must be an array of numbers; got {type(x).__name__} ({e}).") from e
-    check_numeric(array, what)
+    check_dtype(array, what)
     return array
 
 
@@ -149,6 +158,10 @@ def check_clip(
             non-finite values or values out of range (with a hint when they
             look unscaled).
     """
+    if len(value_range) != 2 or not all(math.isfinite(v) for v in value_range) or value_range[0] > value_range[1]:
+        raise ValueError(f"`value_range` must be (low, high) with low <= high, both finite; got {value_range!r}.")
+    if input_shape is not None and len(input_shape) != 4:
+        raise ValueError(f"`input_shape` must be (frames, height, width, channels); got {input_shape!r}.")
     array = as_array(x, what)
     if array.ndim == 4:
         array = array[None]
@@ -166,12 +179,12 @@ def check_clip(
     low, high = float(array.min()), float(array.max())
     if low < value_range[0] or high > value_range[1]:
         hint = ""
-        if channels == 3 and low >= 0 and high <= 255:
+        if channels == 3 and low >= 0 and 2 < high <= 255:
             hint = " It looks like raw RGB in [0, 255]: scale it with keras_i3d.preprocess_input(frames)."
         elif channels == 2:
             hint = " It looks like flow in pixels: scale it with keras_i3d.preprocess_input(flow, stream='flow')."
         raise InputError(
-            f"{what} has values in [{low:g}, {high:g}]; the network takes "
+            f"{what} has values in [{low:.10g}, {high:.10g}]; the network takes "
             f"[{value_range[0]:g}, {value_range[1]:g}].{hint}"
         )
     return array.astype(np.float32, copy=False)

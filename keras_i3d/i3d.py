@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import keras
@@ -29,8 +30,8 @@ def _validate_input_shape(input_shape, channels: int | None) -> tuple:
     for size in shape:
         if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))):
             raise ValueError(f"`input_shape` must hold ints or None; got {shape}.")
-    if shape[3] is None:
-        raise InputError(f"The channel dimension of `input_shape` must be known; got {shape}.")
+    if shape[3] is None or shape[3] < 1:
+        raise InputError(f"The channel dimension of `input_shape` must be a positive int; got {shape}.")
     problem = clip_checks.size_problem(*shape[:3])
     if problem is None and channels is not None:
         problem = clip_checks.channels_problem(channels, shape[3])
@@ -186,6 +187,8 @@ def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
         ValueError: if ``path`` is missing, a folder, or not a ``.keras`` file
             (a ``.weights.h5`` goes to ``I3D(weights=path)`` instead).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`path` must be a path to a .keras file; got {type(path).__name__}.")
     path = Path(path)
     if path.is_dir() or not path.is_file():
         raise ValueError(f"Model file {path} {'is a directory' if path.is_dir() else 'does not exist'}.")
@@ -193,4 +196,6 @@ def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
         raise ValueError(f"{path} holds weights only: load it with keras_i3d.I3D(weights=path).")
     if path.suffix != ".keras":
         raise ValueError(f"keras_i3d.load_model reads .keras files; got {path}.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a .keras file (not a zip archive; truncated or corrupt?).")
     return keras.saving.load_model(path, **kwargs)

@@ -13,10 +13,10 @@ from keras_i3d.errors import InputError
 
 @keras.saving.register_keras_serializable(package="keras_i3d")
 class I3DModel(keras.Model):
-    """A functional `keras.Model` that checks clip shapes before Keras sees them.
+    """A functional `keras.Model` that checks clips before Keras sees them.
 
     It is the plain functional model (same layers, config, saving), plus a
-    shape check of array inputs in ``__call__``, ``predict``, ``evaluate``,
+    check of array inputs (shape and dtype, see `check_input`) in ``__call__``, ``predict``, ``evaluate``,
     ``fit`` and the ``*_on_batch`` methods, so that every backend rejects a
     clip it cannot take with the same `InputError` sentence (see
     `keras_i3d.clip_checks`), instead of Keras' backend-specific messages, a
@@ -36,12 +36,24 @@ class I3DModel(keras.Model):
         """The ``(frames, height, width, channels)`` this model takes, ``None`` for free sizes."""
         return tuple(self.inputs[0].shape[1:])
 
-    def check_clip_shape(self, x, allow_empty: bool = True) -> None:
-        """Raises `InputError` if ``x`` (anything with a ``.shape``) is a batch this model cannot take.
+    def check_input(self, x, allow_empty: bool = True) -> None:
+        """Raises `InputError` if ``x`` is a batch this model cannot take.
 
-        Inputs without a shape (datasets, generators, dicts) are left to the
-        in-graph check.
+        Checks anything with a ``.shape`` (NumPy arrays, backend tensors,
+        Keras tensors): rank, channels, sizes, dtype (real numbers only), and
+        unless ``allow_empty`` a batch size of at least 1. Also refuses
+        ``None`` and nested Python lists of numbers. Datasets, generators and
+        dicts are left to the in-graph check.
         """
+        if x is None:
+            raise InputError("The input is None; pass a batch of clips (batch, frames, height, width, channels).")
+        if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
+            x = x[0]  # Keras' list form of a single input
+        elif isinstance(x, (list, tuple)):
+            raise InputError(
+                f"Pass clips as one array (NumPy or a backend tensor), not a Python {type(x).__name__} "
+                f"of {len(x)} items: e.g. np.asarray(x, dtype='float32')."
+            )
         shape = getattr(x, "shape", None)
         if shape is None:
             return
@@ -54,6 +66,12 @@ class I3DModel(keras.Model):
             problem = f"The batch is empty (shape {shape}); there is nothing to run."
         if problem is not None:
             raise InputError(problem)
+        clip_checks.check_dtype(x, "The input")
+
+    def _check_compiled(self, method: str) -> None:
+        # Keras says so on JAX and TensorFlow; on PyTorch it fails on a missing attribute.
+        if not self.compiled:
+            raise ValueError(f"Call model.compile(...) before model.{method}().")
 
     @contextlib.contextmanager
     def _weights_kept(self) -> Iterator[None]:
@@ -70,37 +88,41 @@ class I3DModel(keras.Model):
     def __call__(self, *args, **kwargs):
         """Calls the model after checking the clip's shape."""
         if args:
-            self.check_clip_shape(args[0])
+            self.check_input(args[0])
         return super().__call__(*args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict` after checking ``x``'s shape (keeping the weights if it fails)."""
-        self.check_clip_shape(x, allow_empty=False)
+        self.check_input(x, allow_empty=False)
         with self._weights_kept():
             return super().predict(x, *args, **kwargs)
 
     def evaluate(self, x=None, *args, **kwargs):
         """`keras.Model.evaluate` after checking ``x``'s shape (keeping the weights if it fails)."""
-        self.check_clip_shape(x, allow_empty=False)
+        self.check_input(x, allow_empty=False)
+        self._check_compiled("evaluate")
         with self._weights_kept():
             return super().evaluate(x, *args, **kwargs)
 
     def fit(self, x=None, *args, **kwargs):
         """`keras.Model.fit` after checking ``x``'s shape."""
-        self.check_clip_shape(x, allow_empty=False)
+        self.check_input(x, allow_empty=False)
+        self._check_compiled("fit")
         return super().fit(x, *args, **kwargs)
 
     def predict_on_batch(self, x):
         """`keras.Model.predict_on_batch` after checking ``x``'s shape."""
-        self.check_clip_shape(x, allow_empty=False)
+        self.check_input(x, allow_empty=False)
         return super().predict_on_batch(x)
 
     def test_on_batch(self, x, *args, **kwargs):
         """`keras.Model.test_on_batch` after checking ``x``'s shape."""
-        self.check_clip_shape(x, allow_empty=False)
+        self.check_input(x, allow_empty=False)
+        self._check_compiled("test_on_batch")
         return super().test_on_batch(x, *args, **kwargs)
 
     def train_on_batch(self, x, *args, **kwargs):
         """`keras.Model.train_on_batch` after checking ``x``'s shape."""
-        self.check_clip_shape(x, allow_empty=False)
+        self.check_input(x, allow_empty=False)
+        self._check_compiled("train_on_batch")
         return super().train_on_batch(x, *args, **kwargs)

@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 from keras import ops
 
-from keras_i3d.clip_checks import as_array, check_finite, check_numeric
+from keras_i3d.clip_checks import as_array, check_dtype, check_finite
 from keras_i3d.errors import InputError
 from keras_i3d.presets import DATASET_CLASSES, STREAM_CHANNELS
 
@@ -49,7 +49,8 @@ def _check_values(frames, stream: str) -> None:
         hint = ""
         if low >= -1.0 and high <= 1.0:
             hint = " It looks already scaled to [-1, 1]: do not apply preprocess_input twice."
-        raise InputError(f"preprocess_input takes RGB values in [0, 255]; got values in [{low:g}, {high:g}].{hint}")
+        got = f"[{low:.10g}, {high:.10g}]"
+        raise InputError(f"preprocess_input takes RGB values in [0, 255]; got values in {got}.{hint}")
 
 
 def preprocess_input(frames, stream: str = "rgb"):
@@ -74,14 +75,15 @@ def preprocess_input(frames, stream: str = "rgb"):
             NumPy and eager tensors, not inside a traced graph (``tf.data``,
             ``jit``), where the model's input checks still apply.
     """
-    if stream not in STREAM_CHANNELS:
+    if not isinstance(stream, str) or stream not in STREAM_CHANNELS:
         raise ValueError(f"`stream` must be 'rgb' or 'flow'; got {stream!r}.")
+    what = f"{stream} input to preprocess_input"
     shape = getattr(frames, "shape", None)
-    if shape is None:
-        frames = as_array(frames, f"{stream} input to preprocess_input")
+    if shape is None or isinstance(frames, np.ndarray):
+        frames = as_array(frames, what)  # also drops masks: masked NaN are still NaN
         shape = frames.shape
-    if isinstance(frames, np.ndarray):
-        check_numeric(frames, f"{stream} input to preprocess_input")
+    else:
+        check_dtype(frames, what)
     if len(shape) == 0 or shape[-1] != STREAM_CHANNELS[stream]:
         raise InputError(
             f"{stream} input needs {STREAM_CHANNELS[stream]} channels in the last axis; got shape {tuple(shape)}."
@@ -98,15 +100,22 @@ def preprocess_input(frames, stream: str = "rgb"):
     return ops.clip(x, -FLOW_BOUND, FLOW_BOUND) / FLOW_BOUND
 
 
-@functools.cache
 def load_labels(dataset: str = "kinetics400") -> tuple[str, ...]:
     """Returns the class names of a label set, in logit order.
 
     Args:
         dataset: ``"kinetics400"`` or ``"kinetics600"``.
+
+    Raises:
+        ValueError: for another ``dataset``.
     """
-    if dataset not in DATASET_CLASSES:
+    if not isinstance(dataset, str) or dataset not in DATASET_CLASSES:
         raise ValueError(f"`dataset` must be one of {sorted(DATASET_CLASSES)}; got {dataset!r}.")
+    return _read_labels(dataset)
+
+
+@functools.cache
+def _read_labels(dataset: str) -> tuple[str, ...]:
     text = resources.files("keras_i3d").joinpath("labels", f"{dataset}.txt").read_text()
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 

@@ -99,9 +99,15 @@ def load_verified(path: Path, info: WeightsInfo, registered: str | None = None) 
             )
     holder = weights_holder(info.channels, info.classes)
     try:
-        holder.load_weights(path)
+        with warnings.catch_warnings():  # Keras warns per layer before it fails; the error says it all
+            warnings.simplefilter("ignore")
+            holder.load_weights(path)
     except Exception as e:  # Keras and h5py raise several types for a bad file
-        raise WeightsError(f"Cannot load weights file {path}: {e} (truncated, corrupted or not I3D weights?)") from e
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise WeightsError(
+            f"Cannot load weights file {path}: {reason} (truncated, corrupted, or not the I3D its "
+            f"config describes: {info.channels} channels, {info.classes} classes?)"
+        ) from e
     actual = weights_digest(holder)
     for source, expected in (("the registry", registered), (config_path(path).name, info.weights_digest)):
         if expected is not None and actual != expected:
@@ -146,7 +152,8 @@ def _from_local_data(preset: presets_lib.Preset, progress: bool) -> None:
     if data_dir is None:
         raise FileNotFoundError(f"${paths.DATA_ENV} is not set")
     if not data_dir.is_dir():
-        raise FileNotFoundError(f"${paths.DATA_ENV}={data_dir} does not exist")
+        what = "is a file, not a folder" if data_dir.exists() else "does not exist"
+        raise FileNotFoundError(f"${paths.DATA_ENV}={data_dir} {what}")
     prefix = resolve_checkpoint_prefix(paths.checkpoint_prefix(preset.source, data_dir))
     _convert_into_cache(preset, prefix, progress)
 

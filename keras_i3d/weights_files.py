@@ -27,8 +27,17 @@ import h5py
 import keras
 import numpy as np
 
+from keras_i3d import presets as presets_lib
 from keras_i3d.errors import WeightsError
-from keras_i3d.utils.files import atomic_path, sha256_file, write_json_atomic, write_sidecar
+from keras_i3d.utils.files import (
+    atomic_path,
+    sha256_file,
+    sidecar_path,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_sidecar,
+)
+from keras_i3d.utils.termination import cleanup_on_termination
 from keras_i3d.version import __version__
 
 #: Version of the config JSON layout.
@@ -124,7 +133,9 @@ def write_weights(model: keras.Model, output: str | os.PathLike, config: dict) -
 
     The sidecar and config are written first and the ``.weights.h5`` is moved
     into place last, so a reader that sees the weights file also sees its
-    sidecar and config; an interrupted write leaves no weights file.
+    sidecar and config. An interrupted write (error, Ctrl-C, SIGTERM, SIGHUP)
+    leaves no new weights file, and puts back the sidecar and config of the
+    file that was there before (or removes the new ones).
 
     Args:
         model: the model whose weights to save.
@@ -136,26 +147,46 @@ def write_weights(model: keras.Model, output: str | os.PathLike, config: dict) -
         The config as written (with ``sha256`` and ``weights_digest``).
     """
     output = check_weights_filename(output)
-    with atomic_path(output, suffix=_SUFFIX) as tmp:
-        model.save_weights(tmp)
-        config = {
-            **config,
-            "format": CONFIG_FORMAT,
-            "sha256": sha256_file(tmp),
-            "weights_digest": weights_digest(model),
-            "keras_i3d_version": __version__,
-            "keras_version": keras.__version__,
-        }
-        write_sidecar(output, config["sha256"])
-        write_json_atomic(config_path(output), config)
+    companions = (sidecar_path(output), config_path(output))
+    previous = {path: path.read_bytes() if path.is_file() else None for path in companions}
+    with cleanup_on_termination():  # outermost, so a signal is handled after the restore below
+        try:
+            with atomic_path(output, suffix=_SUFFIX) as tmp:
+                model.save_weights(tmp)
+                config = {
+                    **config,
+                    "format": CONFIG_FORMAT,
+                    "sha256": sha256_file(tmp),
+                    "weights_digest": weights_digest(model),
+                    "keras_i3d_version": __version__,
+                    "keras_version": keras.__version__,
+                }
+                write_sidecar(output, config["sha256"])
+                write_json_atomic(config_path(output), config)
+        except BaseException:
+            # Interrupted before the new file took its place: put the sidecar and
+            # config of the file still there back (or remove the new ones).
+            if not (output.is_file() and "sha256" in config and sha256_file(output) == config["sha256"]):
+                for path, data in previous.items():
+                    if data is None:
+                        path.unlink(missing_ok=True)
+                    else:
+                        write_bytes_atomic(path, data)
+            raise
     return config
+
+
+def _is_count(value, minimum: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 def read_config(weights_path: str | os.PathLike) -> dict | None:
     """Returns the config JSON beside a weights file, or ``None`` if there is none.
 
     Raises:
-        WeightsError: if the config exists but is not valid JSON of this format.
+        WeightsError: if the config exists but is not valid JSON of this
+            format, has fields of the wrong type, or contradicts the preset it
+            names.
     """
     path = config_path(weights_path)
     if not path.is_file():
@@ -166,8 +197,21 @@ def read_config(weights_path: str | os.PathLike) -> dict | None:
         raise WeightsError(f"Cannot read {path}: {e}") from e
     if not isinstance(config, dict) or "channels" not in config or "classes" not in config:
         raise WeightsError(f"{path} is not a keras_i3d weights config (no 'channels'/'classes').")
-    if int(config.get("format", 0)) > CONFIG_FORMAT:
-        raise WeightsError(f"{path} has config format {config['format']}; upgrade keras_i3d to read it.")
+    fmt = config.get("format", 0)
+    if not _is_count(fmt, minimum=0):
+        raise WeightsError(f"{path} has an invalid 'format' {fmt!r}.")
+    if fmt > CONFIG_FORMAT:
+        raise WeightsError(f"{path} has config format {fmt}; upgrade keras_i3d to read it.")
+    if not _is_count(config["channels"]):
+        raise WeightsError(f"{path}: 'channels' must be a positive int; got {config['channels']!r}.")
+    if config["classes"] is not None and not _is_count(config["classes"]):
+        raise WeightsError(f"{path}: 'classes' must be a positive int or null; got {config['classes']!r}.")
+    preset = presets_lib.PRESETS.get(config.get("preset") or "")
+    if preset is not None and (config["channels"], config["classes"]) != (preset.channels, preset.classes):
+        raise WeightsError(
+            f"{path} says it holds preset {preset.name!r} ({preset.channels} channels, {preset.classes} "
+            f"classes) but records {config['channels']} channels and {config['classes']} classes."
+        )
     return config
 
 

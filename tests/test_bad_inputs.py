@@ -63,6 +63,33 @@ def test_model_rejects_clips_it_cannot_take(flexible, shape, expected, call):
     assert len(str(info.value)) < 300  # a sentence, not a graph dump or the array
 
 
+@pytest.mark.parametrize(
+    "x,match",
+    [
+        (None, "The input is None"),
+        ([[[[[0.5, 0.5, 0.5]]]]], "not a Python list"),
+        (np.zeros((1, 2, 64, 64, 3), bool), "real numbers; got dtype bool"),
+        (np.zeros((1, 2, 64, 64, 3), "complex64"), "real numbers; got dtype complex64"),
+    ],
+)
+def test_model_rejects_inputs_that_are_not_clips_of_numbers(flexible, x, match):
+    with pytest.raises(InputError, match=match) as info:
+        flexible.predict(x, verbose=0)
+    assert len(str(info.value)) < 300
+
+
+def test_model_accepts_other_real_dtypes_and_the_list_form(flexible):
+    x = clip()
+    expected = flexible.predict(x, verbose=0)
+    for other in (x.astype("float64"), [x]):
+        np.testing.assert_allclose(flexible.predict(other, verbose=0), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_evaluate_without_compile_says_so_on_every_backend(flexible):
+    with pytest.raises(ValueError, match=r"compile\(...\) before model.evaluate"):
+        flexible.evaluate(clip(), np.zeros((1, 400)), verbose=0)
+
+
 def test_the_sentence_is_the_one_from_clip_checks(flexible):
     with pytest.raises(InputError) as info:
         flexible.predict(np.zeros((1, 2, 8, 8, 3), "float32"), verbose=0)
@@ -139,13 +166,20 @@ def test_saved_model_loads_in_a_fresh_process(flexible, tmp_path):
 
 @pytest.mark.parametrize(
     "name,match",
-    [("missing.keras", "does not exist"), ("x.weights.h5", "I3D\\(weights=path\\)"), ("x.h5", "reads .keras files")],
+    [
+        ("missing.keras", "does not exist"),
+        ("x.weights.h5", "I3D\\(weights=path\\)"),
+        ("x.h5", "reads .keras files"),
+        ("garbage.keras", "not a zip archive"),
+    ],
 )
 def test_load_model_checks_the_path(tmp_path, name, match):
     if name != "missing.keras":
         (tmp_path / name).write_bytes(b"x")
     with pytest.raises(ValueError, match=match):
         keras_i3d.load_model(tmp_path / name)
+    with pytest.raises(ValueError, match="must be a path"):
+        keras_i3d.load_model(5)
 
 
 # -- 13. Keras behaviour the package guards: empty batches, a failed predict --
@@ -209,6 +243,21 @@ def test_check_clip_rejects_what_the_network_cannot_take(x, match):
         clip_checks.check_clip(x, channels=channels)
 
 
+def test_check_clip_hints_raw_rgb_only_for_values_that_look_like_it():
+    with pytest.raises(InputError) as info:
+        clip_checks.check_clip(np.full((1, 32, 32, 3), 1.0000001))
+    assert "1.0000001" in str(info.value) and "raw RGB" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [(dict(value_range=(1, -1)), "value_range"), (dict(input_shape=(None, 3)), "input_shape")],
+)
+def test_check_clip_checks_its_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        clip_checks.check_clip(np.zeros((1, 32, 32, 3)), **kwargs)
+
+
 def test_check_clip_accepts_a_clip_and_adds_the_batch_axis():
     out = clip_checks.check_clip(clip()[0])
     assert out.shape == (1, 2, 64, 64, 3) and out.dtype == np.float32
@@ -224,6 +273,8 @@ def test_check_clip_accepts_a_clip_and_adds_the_batch_axis():
         (np.zeros((1, 4, 4, 3), bool), "rgb", "real numbers"),
         (np.zeros((1, 4, 4, 4)), "rgb", "needs 3 channels"),
         ([["x", "y", "z"]], "rgb", "real numbers"),
+        (np.array([[255.0000001, 0, 0]]), "rgb", r"\[0, 255.0000001\]"),
+        (np.ma.masked_invalid(np.array([[np.nan, 1.0, 2.0]])), "rgb", "NaN"),
     ],
 )
 def test_preprocess_input_rejects_values_outside_its_range(frames, stream, match):
@@ -236,6 +287,22 @@ def test_preprocess_input_applied_twice_is_caught():
     once = preprocess_input(frames)
     with pytest.raises(InputError, match="twice"):
         preprocess_input(once)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "complex64"])
+def test_preprocess_input_rejects_non_real_backend_tensors(dtype):
+    if dtype == "complex64" and keras.backend.backend() == "tensorflow":
+        tensor = __import__("tensorflow").zeros((1, 4, 4, 3), "complex64")
+    else:
+        tensor = keras.ops.convert_to_tensor(np.zeros((1, 4, 4, 3), dtype))
+    with pytest.raises(InputError, match="real numbers"):
+        preprocess_input(tensor)
+
+
+@pytest.mark.parametrize("stream", [["rgb"], None, "RGB"])
+def test_preprocess_input_rejects_bad_streams(stream):
+    with pytest.raises(ValueError, match="`stream` must be 'rgb' or 'flow'"):
+        preprocess_input(np.zeros((1, 3)), stream=stream)
 
 
 def test_preprocess_input_checks_eager_backend_tensors():
@@ -256,6 +323,12 @@ def test_preprocess_input_still_takes_large_flow():
 def test_decode_predictions_rejects_bad_top(top):
     with pytest.raises(ValueError, match="`top` must be a positive int"):
         decode_predictions(np.zeros((1, 400)), top=top)
+
+
+def test_decode_predictions_rejects_bad_datasets():
+    for dataset in (["kinetics400"], "kinetics-400"):
+        with pytest.raises(ValueError, match="`dataset` must be one of"):
+            decode_predictions(np.zeros((1, 400)), dataset=dataset)
 
 
 @pytest.mark.parametrize(
@@ -292,6 +365,7 @@ def test_decode_predictions_rejects_bad_predictions(preds, match):
         (dict(input_shape=(None, 224, 224.0, 3)), "ints or None"),
         (dict(input_shape=5), "must be a tuple"),
         (dict(input_shape=(None, 224, 224, None)), "channel dimension"),
+        (dict(input_shape=(None, 64, 64, 0)), "channel dimension of `input_shape` must be a positive int"),
     ],
 )
 def test_builder_rejects_bad_arguments(kwargs, match):
@@ -335,7 +409,7 @@ def _write(path, data):
 
 def _gif(path, frames=3, size=224):
     images = [Image.fromarray(RNG.integers(0, 256, (size, size, 3), dtype=np.uint8)) for _ in range(frames)]
-    images[0].save(path, save_all=True, append_images=images[1:])
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:])
     return path
 
 
@@ -415,8 +489,9 @@ def _classify(capsys, *argv):
         (lambda tmp: _npy(tmp / "rank3.npy", np.zeros((224, 224, 3), "float32")), "got shape \\(224, 224, 3\\)"),
         (lambda tmp: _npy(tmp / "four.npy", np.zeros((4, 224, 224, 4), "float32")), "got 4 channels"),
         (lambda tmp: _npy(tmp / "empty.npy", np.zeros((0, 4, 224, 224, 3), "float32")), "empty batch"),
-        (lambda tmp: _npy(tmp / "objects.npy", np.array([{"a": 1}], dtype=object)), "not a readable .npy"),
+        (lambda tmp: _npy(tmp / "objects.npy", np.array([{"a": 1}], dtype=object)), "holds Python objects"),
         (lambda tmp: _write(tmp / "cut.npy", b"\x93NUMPY\x01\x00"), "not a readable .npy"),
+        (lambda tmp: _gif(tmp / "gif.npy"), "not a .npy file \\(no NumPy header\\)"),
     ],
 )
 def test_classify_rejects_bad_input_in_one_line(tmp_path, capsys, make, match):
@@ -437,6 +512,23 @@ def test_classify_reads_an_upper_case_npy(tmp_path, capsys):
     path = _npy(tmp_path / "clip.NPY", helpers.reference_input()[0])
     status, out, _ = _classify(capsys, path)
     assert status == 0 and out.split("\n")[0].endswith("playing cricket")
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["classify", "x.gif", "--weights", "kinetics999"], "argument --weights: invalid choice"),
+        (["classify", "--top", "abc"], "argument --top: invalid int value"),
+        (["convert", "--preset", "kinetics400_rgb", "--output", "x.weights.h5", "--tolerance", "abc"], "invalid float"),
+        ([], "the following arguments are required: command"),
+    ],
+)
+def test_usage_errors_are_one_line_too(capsys, argv, match):
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and err.startswith("keras-i3d: error: "), err
+    assert match in err
 
 
 def test_classify_rejects_bad_top(capsys):

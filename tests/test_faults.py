@@ -70,6 +70,13 @@ def corrupt(path: Path, count: int = 4) -> None:
     path.write_bytes(bytes(data))
 
 
+def drop_from_config(path: Path, key: str) -> None:
+    """Removes ``key`` from the config JSON beside a weights file."""
+    config = read_config(path)
+    config.pop(key)
+    files.write_json_atomic(config_path(path), config)
+
+
 def temp_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if ".tmp" in p.name] if folder.exists() else []
 
@@ -90,9 +97,7 @@ def test_weights_file_with_regenerated_sidecar_and_config_fails_the_registry(con
     path = copy_weights(converted, tmp_path)
     corrupt(path)
     write_sidecar(path, sha256_file(path))
-    config = read_config(path)
-    config.pop("weights_digest")
-    files.write_json_atomic(config_path(path), config)
+    drop_from_config(path, "weights_digest")
     with pytest.raises(WeightsError, match="the registry says"):
         keras_i3d.I3D(weights=str(path))
 
@@ -102,9 +107,7 @@ def test_weights_file_without_sidecar_is_checked_against_its_config(converted, t
     path = copy_weights(converted, tmp_path)
     corrupt(path)
     sidecar_path(path).unlink()
-    config = read_config(path)
-    config.pop("preset")  # not a registered preset any more: only the config's digest is left
-    files.write_json_atomic(config_path(path), config)
+    drop_from_config(path, "preset")  # not a registered preset any more: only the config's digest is left
     with pytest.raises(WeightsError, match=r"weights digest is .* but i3d_kinetics400_rgb.config.json says"):
         keras_i3d.I3D(weights=str(path))
 
@@ -118,6 +121,36 @@ def test_cache_with_forged_sidecar_is_discarded_and_rebuilt(converted, fresh_cac
         again = pretrained.resolve_preset("kinetics400_rgb", progress=False)
     assert sha256_file(again) == sha256_file(converted)
     assert temp_files(fresh_cache) == []
+
+
+@pytest.mark.parametrize(
+    "config,match",
+    [
+        ({"channels": "three", "classes": 400}, "'channels' must be a positive int; got 'three'"),
+        ({"channels": 3, "classes": 400, "format": "v2"}, "invalid 'format'"),
+        ({"channels": -3, "classes": 400}, "'channels' must be a positive int"),
+        ({"channels": 3, "classes": 0}, "'classes' must be a positive int or null"),
+        (
+            {"channels": 3, "classes": 400, "preset": "kinetics400_flow", "source": "flow_scratch"},
+            "says it holds preset 'kinetics400_flow' \\(2 channels",
+        ),
+    ],
+)
+@pytest.mark.requires_data
+def test_configs_with_bad_fields_name_the_file(converted, tmp_path, config, match):
+    path = copy_weights(converted, tmp_path)
+    files.write_json_atomic(config_path(path), config)
+    with pytest.raises(WeightsError, match=match):
+        keras_i3d.I3D(weights=str(path))
+
+
+@pytest.mark.requires_data
+def test_config_that_contradicts_the_tensors_gets_a_short_message(converted, tmp_path):
+    path = copy_weights(converted, tmp_path)
+    files.write_json_atomic(config_path(path), {"channels": 2, "classes": 400, "stream": "flow"})
+    with pytest.raises(WeightsError, match="not the I3D its config describes: 2 channels") as info:
+        keras_i3d.I3D(weights=str(path), input_shape=(None, None, None, 2))
+    assert len(str(info.value)) < 600
 
 
 # -- 6. what cannot be read is discarded, even with a matching sidecar --
@@ -235,6 +268,27 @@ def _conversion_argv(out: Path) -> list[str]:
     return ["--checkpoint", checkpoint, "--preset", "kinetics400_rgb", "--output", str(out), "--no-parity"]
 
 
+def test_interrupted_overwrite_leaves_the_old_file_consistent(tmp_path, monkeypatch):
+    from keras_i3d import weights_files
+    from keras_i3d.architecture import weights_holder
+
+    holder = weights_holder(3, 10)
+    out = tmp_path / "x.weights.h5"
+    config = {"architecture": "i3d", "channels": 3, "classes": 10}
+    weights_files.write_weights(holder, out, config)
+    before = {path: path.read_bytes() for path in (out, sidecar_path(out), config_path(out))}
+    holder.get_layer("Logits_Conv3d_0c_1x1_conv_3d").bias.assign(np.ones(10, "float32"))
+
+    def interrupted(*args, **kwargs):  # Ctrl-C after the new sidecar, before the new config and file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(weights_files, "write_json_atomic", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        weights_files.write_weights(holder, out, config)
+    assert {path: path.read_bytes() for path in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in before)
+
+
 def test_only_stale_temps_of_dead_processes_are_swept(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -328,6 +382,23 @@ def test_unwritable_folder(tmp_path, monkeypatch):
     with pytest.raises(FileAccessError, match="Cannot write into folder .*: permission denied"):
         files.write_text_atomic(tmp_path / "a.txt", "x")
     assert helpers.files_under(tmp_path) == []
+
+
+def test_data_folder_that_is_a_file(tmp_path, fresh_cache, monkeypatch, capsys):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv(paths.DATA_ENV, str(tmp_path / "file"))
+    with pytest.raises(WeightsError, match=r"2\. local DeepMind data: \$KINETICS_I3D_DATA=.* is a file, not a folder"):
+        pretrained.resolve_preset("kinetics400_rgb", progress=False)
+    with pytest.raises(SystemExit):
+        conversion_main(["--preset", "kinetics400_rgb", "--data-dir", str(tmp_path / "file")])
+    err = capsys.readouterr().err
+    assert "--data-dir" in err and "is not a folder" in err and err.count("\n") == 1
+
+
+def test_convert_all_into_an_unusable_folder_stops_before_any_work(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert conversion_main(["--all", "--output-dir", str(tmp_path / "file")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_keras_home_under_a_regular_file(tmp_path, monkeypatch):

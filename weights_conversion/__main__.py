@@ -36,7 +36,8 @@ with quiet_framework_startup():
     from keras_i3d.checkpoints import ConversionResult, check_tolerance, convert_checkpoint
     from keras_i3d.errors import KerasI3DError
     from keras_i3d.utils import paths
-    from keras_i3d.utils.files import write_json_atomic
+    from keras_i3d.utils.arguments import OneLineArgumentParser
+    from keras_i3d.utils.files import ensure_writable_dir, write_json_atomic
 
 
 def convert_one(
@@ -50,7 +51,7 @@ def convert_one(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="python -m weights_conversion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--checkpoint", help="TF checkpoint prefix (.../model.ckpt) or its folder")
@@ -65,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-parity", action="store_true", help="skip the sample-clip check")
     args = parser.parse_args(argv)
     if args.data_dir is not None:
+        if not args.data_dir.is_dir():
+            parser.error(f"--data-dir {args.data_dir} is not a folder")
         os.environ[paths.DATA_ENV] = str(args.data_dir)  # where the sample clip and reference logits are
     try:
         check_tolerance(args.tolerance)
         if args.all:
+            ensure_writable_dir(args.output_dir)
             manifest = {}
             for preset in presets.PRESETS.values():
                 try:

@@ -216,6 +216,12 @@ def scratch_dir(parent: str | os.PathLike, what: str) -> Iterator[Path]:
             _remove_own_temps(parent, what, tmp)
 
 
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Writes ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Writes ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
