@@ -26,6 +26,7 @@ LEVELS = {
     "keras_i3d.utils.paths": 0,
     "keras_i3d.utils.quiet": 0,
     "keras_i3d.utils.termination": 0,
+    "keras_i3d.utils.arguments": 0,
     "keras_i3d.clip_checks": 0,
     "keras_i3d.layers": 1,
     "keras_i3d.architecture": 1,
