@@ -11,7 +11,6 @@ SIGKILL cannot be caught; `keras_i3d.utils.files` sweeps what it leaves.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -22,7 +21,12 @@ from keras_i3d.errors import Terminated
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
+#: Signals received inside a block, to re-raise when the outermost block ends.
+_received: list[int] = []
+
+
 def _raise_terminated(signum, frame):
+    _received.append(signum)
     raise Terminated(signum)
 
 
@@ -33,7 +37,9 @@ def cleanup_on_termination() -> Iterator[None]:
     Only signals whose handler is the default are taken over (a program's own
     handlers are left alone), only in the main thread, and the default
     handlers are back when the block ends. Nested blocks are fine: the
-    outermost one re-sends the signal.
+    outermost one re-raises the signal once everything inside has cleaned
+    up, even if some library turned `Terminated` into another exception on
+    the way.
     """
     taken = {}
     if threading.current_thread() is threading.main_thread():
@@ -42,14 +48,10 @@ def cleanup_on_termination() -> Iterator[None]:
                 taken[signum] = signal.signal(signum, _raise_terminated)
     try:
         yield
-    except Terminated as e:
-        if e.signum not in taken:
-            raise
-        for signum, previous in taken.items():
-            signal.signal(signum, previous)
-        taken = {}
-        os.kill(os.getpid(), e.signum)  # the default handler ends the process now
-        raise
     finally:
         for signum, previous in taken.items():
             signal.signal(signum, previous)
+        if taken and _received:
+            signum = _received[0]
+            _received.clear()
+            signal.raise_signal(signum)  # the default handler ends the process here
