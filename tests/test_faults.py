@@ -84,31 +84,32 @@ def temp_files(folder: Path) -> list[Path]:
 # -- 4. weights=<path> and the cache are verified against the most trusted digest --
 
 
-@pytest.mark.requires_data
-def test_weights_file_with_corrupted_bytes_fails_its_sidecar(converted, tmp_path):
-    path = copy_weights(converted, tmp_path)
-    corrupt(path)
-    with pytest.raises(WeightsError, match=r"does not match its sidecar .*\.sha256"):
-        keras_i3d.I3D(weights=str(path))
-
-
-@pytest.mark.requires_data
-def test_weights_file_with_regenerated_sidecar_and_config_fails_the_registry(converted, tmp_path):
-    path = copy_weights(converted, tmp_path)
-    corrupt(path)
+def _forge_sidecar_drop_config_digest(path: Path) -> None:
     write_sidecar(path, sha256_file(path))
     drop_from_config(path, "weights_digest")
-    with pytest.raises(WeightsError, match="the registry says"):
-        keras_i3d.I3D(weights=str(path))
+
+
+def _drop_sidecar_and_preset(path: Path) -> None:
+    sidecar_path(path).unlink()
+    drop_from_config(path, "preset")  # not a registered preset any more: only the config's digest is left
 
 
 @pytest.mark.requires_data
-def test_weights_file_without_sidecar_is_checked_against_its_config(converted, tmp_path):
+@pytest.mark.parametrize(
+    "forge,match",
+    [
+        (None, r"does not match its sidecar .*\.sha256"),
+        (_forge_sidecar_drop_config_digest, "the registry says"),
+        (_drop_sidecar_and_preset, r"weights digest is .* but i3d_kinetics400_rgb.config.json says"),
+    ],
+    ids=["sidecar", "registry-over-forged-sidecar", "config-without-sidecar"],
+)
+def test_corrupted_weights_file_fails_the_most_trusted_digest(converted, tmp_path, forge, match):
     path = copy_weights(converted, tmp_path)
     corrupt(path)
-    sidecar_path(path).unlink()
-    drop_from_config(path, "preset")  # not a registered preset any more: only the config's digest is left
-    with pytest.raises(WeightsError, match=r"weights digest is .* but i3d_kinetics400_rgb.config.json says"):
+    if forge is not None:
+        forge(path)
+    with pytest.raises(WeightsError, match=match):
         keras_i3d.I3D(weights=str(path))
 
 
