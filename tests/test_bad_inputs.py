@@ -78,6 +78,7 @@ def test_model_rejects_inputs_that_are_not_clips_of_numbers(flexible, x, match):
     assert len(str(info.value)) < 300
 
 
+@pytest.mark.filterwarnings("ignore:The structure of `inputs` doesn't match")  # Keras' note on the list form
 def test_model_accepts_other_real_dtypes_and_the_list_form(flexible):
     x = clip()
     expected = flexible.predict(x, verbose=0)
