@@ -29,11 +29,11 @@ from tqdm.auto import tqdm
 from keras_i3d import deepmind_data
 from keras_i3d import presets as presets_lib
 from keras_i3d.architecture import scope_to_layer_name, weights_holder
-from keras_i3d.errors import ConversionError, DownloadError, FileAccessError
+from keras_i3d.errors import ConversionError, DownloadError
 from keras_i3d.preprocessing import decode_predictions, preprocess_input
 from keras_i3d.tensor_bundle import TensorBundle
 from keras_i3d.utils import paths
-from keras_i3d.utils.files import ensure_writable_dir
+from keras_i3d.utils.files import ensure_writable_file
 from keras_i3d.video import read_gif
 from keras_i3d.weights_files import check_weights_filename, weights_digest, write_weights
 
@@ -406,9 +406,7 @@ def convert_checkpoint(
     output = check_weights_filename(output)
     check_tolerance(tolerance)
     preset_obj = presets_lib.get_preset(preset) if preset is not None else None
-    if output.is_dir():
-        raise FileAccessError(f"Cannot write {output}: it is a directory.")
-    ensure_writable_dir(output.parent)
+    ensure_writable_file(output)
     ckpt = read_checkpoint(checkpoint, progress=progress)
     if preset_obj is not None:
         check_compatible(ckpt, preset_obj)

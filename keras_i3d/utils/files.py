@@ -85,7 +85,7 @@ def is_stale_temp(path: Path) -> bool:
         return False
 
 
-def sweep_stale_temps(folder: str | os.PathLike, name: str = "*") -> list[Path]:
+def sweep_stale_temps(folder: str | os.PathLike, name: str) -> list[Path]:
     """Removes the stale temporary files and folders (see `is_stale_temp`) for ``name`` in ``folder``.
 
     Returns:
@@ -93,7 +93,7 @@ def sweep_stale_temps(folder: str | os.PathLike, name: str = "*") -> list[Path]:
         permission) are ignored: sweeping is best effort.
     """
     removed = []
-    for path in Path(folder).glob(f".{glob.escape(name) if name != '*' else '*'}.*@*.tmp*"):
+    for path in Path(folder).glob(f".{glob.escape(name)}.*@*.tmp*"):
         if not is_stale_temp(path):
             continue
         try:
@@ -140,6 +140,19 @@ def ensure_writable_dir(folder: str | os.PathLike) -> Path:
     return folder
 
 
+def ensure_writable_file(path: str | os.PathLike) -> Path:
+    """Checks, before any work, that ``path`` can be written: not a folder, its folder writable.
+
+    Raises:
+        FileAccessError: saying why not (see `ensure_writable_dir`).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FileAccessError(f"Cannot write {path}: it is a directory.")
+    ensure_writable_dir(path.parent)
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yields a temporary path beside ``path`` that replaces it on success.
@@ -160,10 +173,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         FileAccessError: if ``path`` is a folder or its folder cannot be
             created or written.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise FileAccessError(f"Cannot write {path}: it is a directory.")
-    ensure_writable_dir(path.parent)
+    path = ensure_writable_file(path)
     sweep_stale_temps(path.parent, path.name)
     with cleanup_on_termination():
         tmp = None
