@@ -15,6 +15,17 @@ from keras_i3d.version import __version__
 _EXPORTS = {
     "I3D": "keras_i3d.i3d",
     "I3DModel": "keras_i3d.i3d_model",
+    "TwoStreamI3D": "keras_i3d.two_stream",
+    "predict_video": "keras_i3d.inference",
+    "predict_clip": "keras_i3d.inference",
+    "VideoPrediction": "keras_i3d.inference",
+    "plot_timeline": "keras_i3d.plots",
+    "read_video": "keras_i3d.video",
+    "iter_frames": "keras_i3d.video",
+    "probe_video": "keras_i3d.video",
+    "video_flow": "keras_i3d.flow",
+    "save_flow_picture": "keras_i3d.flow_pictures",
+    "preprocess_frames": "keras_i3d.preprocessing",
     "load_model": "keras_i3d.i3d",
     "check_clip": "keras_i3d.clip_checks",
     "VALID_ENDPOINTS": "keras_i3d.architecture",
@@ -31,6 +42,7 @@ _EXPORTS = {
     "DownloadError": "keras_i3d.errors",
     "FileAccessError": "keras_i3d.errors",
     "InputError": "keras_i3d.errors",
+    "MissingExtraError": "keras_i3d.errors",
     "VideoError": "keras_i3d.errors",
     "KerasI3DError": "keras_i3d.errors",
     "WeightsError": "keras_i3d.errors",
@@ -39,6 +51,9 @@ _EXPORTS = {
 __all__ = [
     "I3D",
     "I3DModel",
+    "MissingExtraError",
+    "TwoStreamI3D",
+    "VideoPrediction",
     "PRESETS",
     "VALID_ENDPOINTS",
     "CheckpointError",
@@ -58,7 +73,16 @@ __all__ = [
     "get_preset",
     "load_labels",
     "load_model",
+    "iter_frames",
+    "plot_timeline",
+    "predict_clip",
+    "predict_video",
+    "preprocess_frames",
     "preprocess_input",
+    "probe_video",
+    "read_video",
+    "save_flow_picture",
+    "video_flow",
 ]
 
 
@@ -85,11 +109,18 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
         FileAccessError,
         InputError,
         KerasI3DError,
+        MissingExtraError,
         VideoError,
         WeightsError,
     )
+    from keras_i3d.flow import video_flow
+    from keras_i3d.flow_pictures import save_flow_picture
     from keras_i3d.i3d import I3D, load_model
     from keras_i3d.i3d_model import I3DModel
-    from keras_i3d.preprocessing import decode_predictions, load_labels, preprocess_input
+    from keras_i3d.inference import VideoPrediction, predict_clip, predict_video
+    from keras_i3d.plots import plot_timeline
+    from keras_i3d.preprocessing import decode_predictions, load_labels, preprocess_frames, preprocess_input
     from keras_i3d.presets import PRESETS, Preset, get_preset
     from keras_i3d.tensor_bundle import TensorBundle
+    from keras_i3d.two_stream import TwoStreamI3D
+    from keras_i3d.video import iter_frames, probe_video, read_video

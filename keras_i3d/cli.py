@@ -1,31 +1,44 @@
-"""The ``keras-i3d`` command: presets, download, convert, classify.
+"""The ``keras-i3d`` command: presets, download, convert, classify, features, flow.
 
 Prints only what was asked for: the backend framework's start-up log lines
 are silenced while it loads, and errors (usage errors too) are one line on
-stderr, ``keras-i3d: error: ...``, with exit code 2 (only the "could not get
-weights" error lists its reasons on further lines).
+stderr, ``keras-i3d: error: ...`` (only the "could not get weights" error
+lists its reasons on further lines), without traceback unless ``--debug``.
+Exit codes: 0 done, 1 an input file could not be processed (for a folder:
+the others were, and the failures are listed at the end), 2 anything else
+(arguments, weights, output paths), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import traceback
+from pathlib import Path
 
 from keras_i3d.utils.arguments import OneLineArgumentParser
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
     import numpy as np
+    from tqdm.auto import tqdm
 
     from keras_i3d import deepmind_data, pretrained
     from keras_i3d import presets as presets_lib
-    from keras_i3d.architecture import DEFAULT_SIZE
+    from keras_i3d.architecture import DEFAULT_SIZE, VALID_ENDPOINTS
     from keras_i3d.checkpoints import convert_checkpoint
     from keras_i3d.clip_checks import check_clip
-    from keras_i3d.errors import InputError, KerasI3DError
+    from keras_i3d.errors import FileAccessError, InputError, KerasI3DError
+    from keras_i3d.flow import cached_flow_path, flow_cache_key, video_flow
+    from keras_i3d.flow_pictures import save_flow_picture
     from keras_i3d.i3d import I3D
-    from keras_i3d.preprocessing import decode_predictions, preprocess_input
-    from keras_i3d.video import check_video_file, read_gif
+    from keras_i3d.inference import predict_clip, predict_video
+    from keras_i3d.plots import plot_timeline
+    from keras_i3d.two_stream import TwoStreamI3D
+    from keras_i3d.utils import files
+    from keras_i3d.video import check_video_file, probe_video, read_gif
+    from keras_i3d.weights_files import describe_weights_file
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
@@ -83,27 +96,235 @@ def _load_npy(source: str) -> np.ndarray:
         raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
 
 
+#: File suffixes a folder is searched for (anything else FFmpeg reads works when named directly).
+VIDEO_SUFFIXES = (
+    ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv", ".3gp", ".ts", ".gif",
+)  # fmt: skip
+
+
+def _inputs(source: str) -> tuple[list[Path], Path | None]:
+    """The files to process and, for a folder, the folder (for relative names)."""
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (*VIDEO_SUFFIXES, ".npy"))
+        if not files:
+            raise InputError(f"{path} holds no videos ({', '.join(VIDEO_SUFFIXES)}) or .npy clips.")
+        return files, path
+    return [path], None
+
+
+def _model_for(args: argparse.Namespace):
+    """The network the options describe: one stream, or two for ``--stream joint``."""
+    if args.stream == "joint":
+        if args.weights is not None:
+            raise ValueError("--stream joint takes --rgb-weights and --flow-weights, not --weights.")
+        rgb, flow = args.rgb_weights or "kinetics400_rgb", args.flow_weights or "kinetics400_flow"
+        _check_weights_arg(rgb, "--rgb-weights")
+        _check_weights_arg(flow, "--flow-weights")
+        return TwoStreamI3D(rgb_weights=rgb, flow_weights=flow, classifier_activation=None)
+    if args.rgb_weights or args.flow_weights:
+        raise ValueError("--rgb-weights and --flow-weights go with --stream joint; use --weights.")
+    weights = args.weights or f"kinetics400_{args.stream}"
+    _check_weights_arg(weights, "--weights")
+    if pretrained.is_weights_file(weights):
+        classes = describe_weights_file(weights).classes or 400
+        return I3D(weights=weights, classes=classes, classifier_activation=None)
+    preset = presets_lib.get_preset(weights)
+    if preset.stream != args.stream:
+        raise ValueError(f"--weights {preset.name} is a {preset.stream} preset; pass --stream {preset.stream}.")
+    return I3D(weights=preset.name, classes=preset.classes, classifier_activation=None)
+
+
+def _check_weights_arg(weights: str, option: str) -> None:
+    if not pretrained.is_weights_file(weights) and weights not in presets_lib.PRESETS:
+        raise ValueError(
+            f"{option} {weights!r} is neither a preset ({', '.join(sorted(presets_lib.PRESETS))}) "
+            "nor a .weights.h5 file."
+        )
+
+
+def _check_window_args(args: argparse.Namespace) -> None:
+    for option in ("top", "clip_frames", "stride", "batch_size"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{option.replace('_', '-')} must be at least 1; got {value}.")
+
+
+def _predict(model, path: Path, args: argparse.Namespace, endpoints=(), pool="avg", progress=True):
+    """Runs ``model`` over one input file: a video, a GIF clip or a preprocessed .npy clip."""
+    if path.suffix.lower() == ".npy":
+        if isinstance(model.input, dict):
+            raise InputError(f"{path}: a .npy clip holds one stream; --stream joint needs a video.")
+        clip = check_clip(
+            _load_npy(path), channels=model.inputs[0].shape[-1], input_shape=model.clip_shape, what=str(path),
+            size_hint=_SIZE_HINT,
+        )  # fmt: skip
+        return predict_clip(model, clip, endpoints=endpoints, pool=pool, source=str(path))
+    check_video_file(path)
+    kwargs = dict(
+        clip_frames=args.clip_frames, stride=args.stride, batch_size=args.batch_size, endpoints=endpoints, pool=pool,
+        flow_cache=not args.no_flow_cache, flow_cache_dir=args.flow_cache_dir, progress=progress,
+    )  # fmt: skip
+    if path.suffix.lower() == ".gif":
+        frames = read_gif(path)
+        # DeepMind's sample clips are GIFs of frames already cropped to 224x224: used as they are.
+        prepared = frames.shape[1:3] == (DEFAULT_SIZE, DEFAULT_SIZE)
+        result = predict_video(model, frames, resize=not prepared, **kwargs)
+        result.source = str(path)
+        return result
+    return predict_video(model, path, **kwargs)
+
+
+def _for_each_input(args: argparse.Namespace, work) -> int:
+    """Runs ``work(path, progress)`` over the input (a file or a folder); reports failures, returns the exit code."""
+    files, folder = _inputs(args.input or str(deepmind_data.sample_clip("rgb")))
+    if folder is None:
+        work(files[0], not args.quiet)
+        return 0
+    failed = []
+    for path in tqdm(files, unit="video", desc=folder.name, disable=args.quiet, leave=False):
+        try:
+            work(path, False)
+        except InputError as e:  # this file; the others may still work
+            failed.append((path, e))
+            _debug(args)
+    args.failed = failed
+    for path, error in failed:
+        print(f"keras-i3d: could not process {path}: {error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _debug(args: argparse.Namespace) -> None:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+
+
 def _cmd_classify(args: argparse.Namespace) -> int:
-    preset = presets_lib.get_preset(args.weights)
-    if args.top < 1:
-        raise ValueError(f"--top must be at least 1; got {args.top}.")
-    source = args.input or str(deepmind_data.sample_clip(preset.stream))
-    clip_shape = (None, DEFAULT_SIZE, DEFAULT_SIZE, preset.channels)
-    if source.lower().endswith(".npy"):
-        x = _load_npy(source)
-    else:
-        if preset.stream != "rgb":
-            raise InputError(f"{source}: only RGB presets classify GIF frames; give a .npy of flow.")
-        x = preprocess_input(read_gif(source))
-    x = check_clip(x, input_shape=clip_shape, what=source, size_hint=_SIZE_HINT)
-    model = I3D(weights=preset.name, classes=preset.classes)
-    probs = np.asarray(model.predict(x, verbose=0))
-    for _, label, score in decode_predictions(probs, top=args.top, dataset=preset.dataset)[0]:
-        print(f"{score:8.4f}  {label}")
+    _check_window_args(args)
+    if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf", ".jpg"):
+        if not (args.input and Path(args.input).is_dir()):
+            raise ValueError(f"--plot names a .png (or .svg, .pdf, .jpg) picture; got {args.plot}.")
+    source = args.input
+    if source and not Path(source).is_dir():
+        path = Path(source)
+        check_video_file(path)  # a bad file fails before the model is built
+        if path.suffix.lower() not in (".npy", ".gif"):
+            probe_video(path)
+    model = _model_for(args)
+    results = []
+
+    def work(path: Path, progress: bool) -> None:
+        prediction = _predict(model, path, args, progress=progress)
+        results.append(prediction)
+        if args.plot is not None:
+            plot = Path(args.plot)
+            if args.input and Path(args.input).is_dir():
+                plot = plot / path.relative_to(args.input).with_suffix(".png")
+            plot_timeline(prediction, plot, top=args.top)
+        if not args.json:
+            if args.input and Path(args.input).is_dir():
+                print(f"{path}  ({prediction.frames / prediction.fps:.2f} s, {len(prediction.starts)} windows)")
+            for label, probability in prediction.top(args.top):
+                print(f"{probability:8.4f}  {label}")
+
+    args.failed = []
+    status = _for_each_input(args, work)
+    if args.json:
+        document = {
+            "videos": [r.to_json(args.top) for r in results],
+            "failed": [{"video": str(p), "error": str(e)} for p, e in args.failed],
+        }
+        print(json.dumps(document, indent=2))
+    return status
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    _check_window_args(args)
+    if args.endpoint not in VALID_ENDPOINTS:
+        raise ValueError(f"--endpoint {args.endpoint!r} is not one of {', '.join(VALID_ENDPOINTS)}.")
+    is_folder = Path(args.input).is_dir()
+    out = Path(args.out)
+    if not is_folder and out.suffix.lower() != ".npy":
+        raise ValueError(f"--out names a .npy file for one video; got {out}.")
+    if is_folder and out.suffix:
+        raise ValueError(f"--out names a folder for a folder of videos; got {out}.")
+    if not is_folder:
+        check_video_file(args.input)
+    model = _model_for(args)
+    pool = None if args.no_pool else "avg"
+    index_path = out / "index.json"
+    index = _read_index(index_path) if is_folder else {}
+
+    def work(path: Path, progress: bool) -> None:
+        name = str(path.relative_to(args.input)) if is_folder else path.name
+        target = out / f"{name}.npy" if is_folder else out
+        if is_folder and name in index and target.is_file():
+            return  # done in an earlier run
+        prediction = _predict(model, path, args, endpoints=(args.endpoint,), pool=pool, progress=progress)
+        key = next(iter(prediction.features))
+        features = prediction.features[key]
+        with files.atomic_path(target, suffix=".npy") as tmp:
+            np.save(tmp, features)
+        entry = {
+            "file": target.name if not is_folder else f"{name}.npy",
+            "endpoint": key,
+            "shape": list(features.shape),
+            "starts": prediction.starts.tolist(),
+            "ends": prediction.ends.tolist(),
+        }
+        if is_folder:
+            index[name] = entry
+            files.write_json_atomic(index_path, {"endpoint": args.endpoint, "pool": pool, "videos": index})
+        else:
+            print(f"{target}  {features.shape}")
+
+    status = _for_each_input(args, work)
+    if is_folder:
+        print(f"{index_path}  ({len(index)} videos, {len(args.failed)} failed)")
+    return status
+
+
+def _read_index(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())["videos"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise FileAccessError(f"{path} is not a features index written by keras-i3d ({e}); remove it.") from e
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    path = check_video_file(args.input)
+    for option, value, suffixes in (("--out", args.out, (".npy",)), ("--picture", args.picture, (".png", ".gif"))):
+        if value is not None and Path(value).suffix.lower() not in suffixes:
+            raise ValueError(f"{option} names a {' or '.join(suffixes)} file; got {value}.")
+    flow = video_flow(path, cache=not args.no_cache, cache_dir=args.cache_dir, progress=not args.quiet)
+    if args.out is not None:
+        with files.atomic_path(Path(args.out), suffix=".npy") as tmp:
+            np.save(tmp, np.asarray(flow, np.float32))
+        print(args.out)
+    elif not args.no_cache:
+        print(cached_flow_path(path, flow_cache_key(path, 25.0, 256), args.cache_dir))
+    if args.picture is not None:
+        print(save_flow_picture(flow, args.picture))
     return 0
 
 
 _SIZE_HINT = f" DeepMind's networks take {DEFAULT_SIZE}x{DEFAULT_SIZE} crops; crop or resize the frames."
+
+
+def _add_video_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stream", choices=("rgb", "flow", "joint"), default="rgb", help="network stream (default rgb)")
+    p.add_argument("--weights", help="a preset or .weights.h5 (default kinetics400_<stream>)")
+    p.add_argument("--rgb-weights", help="with --stream joint: the RGB stream's weights (default kinetics400_rgb)")
+    p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
+    p.add_argument("--clip-frames", type=int, default=64, help="frames per window (default 64)")
+    p.add_argument("--stride", type=int, default=32, help="frames between window starts (default 32)")
+    p.add_argument("--batch-size", type=int, default=1, help="windows per forward pass (default 1)")
+    p.add_argument("--flow-cache-dir", help="where computed optical flow is cached (default: beside each video)")
+    p.add_argument("--no-flow-cache", action="store_true", help="compute optical flow without caching it")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,15 +369,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-validate", action="store_true", help="skip the sample-clip check")
     p.set_defaults(func=_cmd_convert)
 
-    p = sub.add_parser("classify", help="classify a clip (GIF of RGB frames, or a preprocessed .npy)")
-    p.add_argument(
-        "input",
-        nargs="?",
-        help="a .gif of RGB frames, or a .npy (frames, H, W, C) already in [-1, 1]; default: DeepMind's sample clip",
+    p = sub.add_parser(
+        "classify",
+        help="classify videos: a file, a folder, a DeepMind-style GIF clip or a preprocessed .npy",
+        description="Classify a video (any format FFmpeg reads) or every video in a folder, in sliding windows; "
+        "the video's prediction is the mean of the windows' logits.",
     )
-    p.add_argument("--weights", default="kinetics400_rgb", choices=sorted(presets_lib.PRESETS))
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("input", nargs="?", help="a video, a folder of videos, a .gif or a .npy; default: DeepMind's sample")
+    _add_video_options(p)
+    p.add_argument("--top", type=int, default=5, help="classes to print (default 5)")
+    p.add_argument("--plot", help="timeline picture of the top classes (.png); a folder for a folder of videos")
+    p.add_argument("--json", action="store_true", help="print JSON (per window and per video) instead of text")
     p.set_defaults(func=_cmd_classify)
+
+    p = sub.add_parser(
+        "features",
+        help="features of an endpoint (e.g. Mixed_5c) per window, for a video or a folder (resumable)",
+        description="Write the features of one endpoint for each window of a video (.npy), or of every video in "
+        "a folder (one .npy per video and an index.json; videos already done are skipped).",
+    )
+    p.add_argument("input", help="a video or a folder of videos")
+    p.add_argument("--endpoint", default="Mixed_5c", help="endpoint name (default Mixed_5c)")
+    p.add_argument("--out", required=True, help="a .npy file (one video) or a folder (a folder of videos)")
+    p.add_argument("--no-pool", action="store_true", help="keep whole feature maps (default: averaged per window)")
+    _add_video_options(p)
+    p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser(
+        "flow",
+        help="TV-L1 optical flow of a video (DeepMind's recipe), cached; optionally as a picture",
+        description="Compute a video's TV-L1 optical flow as DeepMind did (25 fps, short side 256, grayscale), "
+        "cached beside the video (or in --cache-dir), so classify --stream flow/joint reuses it. Prints the "
+        "file it is in.",
+    )
+    p.add_argument("input", help="a video")
+    p.add_argument("--out", help="also write the flow (float32 pixels, (frames - 1, H, W, 2)) to this .npy")
+    p.add_argument("--picture", help="draw the flow (.png grid of frames, or animated .gif) with a colour-wheel legend")
+    p.add_argument("--cache-dir", help="folder of the flow cache (default: beside the video)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_flow)
     return parser
 
 
@@ -165,7 +417,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except InputError as e:  # an input file could not be processed
+        _debug(args)
+        print(f"keras-i3d: error: {e}", file=sys.stderr)
+        return 1
     except (KerasI3DError, ValueError, OSError) as e:
+        _debug(args)
         print(f"keras-i3d: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -42,6 +42,13 @@ class VideoError(InputError):
     """A video file cannot be read: missing, a folder, empty, truncated, corrupt or not a video."""
 
 
+class MissingExtraError(KerasI3DError, ImportError):
+    """A feature needs an optional dependency that is not installed.
+
+    The message names the ``pip install "keras-i3d[extra]"`` command that adds it.
+    """
+
+
 class FileAccessError(KerasI3DError, OSError):
     """A file or folder cannot be written or read where keras_i3d needs it.
 

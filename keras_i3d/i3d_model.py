@@ -32,8 +32,13 @@ class I3DModel(keras.Model):
     """
 
     @property
-    def clip_shape(self) -> tuple:
-        """The ``(frames, height, width, channels)`` this model takes, ``None`` for free sizes."""
+    def clip_shape(self) -> tuple | dict[str, tuple]:
+        """The ``(frames, height, width, channels)`` this model takes, ``None`` for free sizes.
+
+        A dict of them, by input name, for a model of several streams (`TwoStreamI3D`).
+        """
+        if isinstance(self.input, dict):
+            return {name: tuple(tensor.shape[1:]) for name, tensor in self.input.items()}
         return tuple(self.inputs[0].shape[1:])
 
     def check_input(self, x, allow_empty: bool = True) -> None:
@@ -42,31 +47,30 @@ class I3DModel(keras.Model):
         Checks anything with a ``.shape`` (NumPy arrays, backend tensors,
         Keras tensors): rank, channels, sizes, dtype (real numbers only), and
         unless ``allow_empty`` a batch size of at least 1. Also refuses
-        ``None`` and nested Python lists of numbers. Datasets, generators and
-        dicts are left to the in-graph check.
+        ``None`` and nested Python lists of numbers. A model of several
+        streams takes a dict of such arrays with exactly its input names, of
+        one batch size. Datasets and generators are left to the in-graph check.
         """
-        if x is None:
-            raise InputError("The input is None; pass a batch of clips (batch, frames, height, width, channels).")
-        if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
-            x = x[0]  # Keras' list form of a single input
-        elif isinstance(x, (list, tuple)):
-            raise InputError(
-                f"Pass clips as one array (NumPy or a backend tensor), not a Python {type(x).__name__} "
-                f"of {len(x)} items: e.g. np.asarray(x, dtype='float32')."
-            )
-        shape = getattr(x, "shape", None)
-        if shape is None:
-            return
-        try:
-            shape = tuple(None if size is None else int(size) for size in shape)
-        except TypeError:  # unknown rank
-            return
-        problem = clip_checks.shape_problem(shape, self.clip_shape)
-        if problem is None and not allow_empty and shape[0] == 0:
-            problem = f"The batch is empty (shape {shape}); there is nothing to run."
-        if problem is not None:
-            raise InputError(problem)
-        clip_checks.check_dtype(x, "The input")
+        expected = self.clip_shape
+        if isinstance(expected, dict):
+            self._check_streams(x, expected, allow_empty)
+        else:
+            _check_clip_batch(x, expected, allow_empty, "The input")
+
+    @staticmethod
+    def _check_streams(x, expected: dict[str, tuple], allow_empty: bool) -> None:
+        names = ", ".join(f"'{name}'" for name in expected)
+        if x is None or (not isinstance(x, dict) and (hasattr(x, "shape") or isinstance(x, (list, tuple)))):
+            raise InputError(f"This model takes a dict of clips with keys {names}; got {type(x).__name__}.")
+        if not isinstance(x, dict):
+            return  # a dataset or generator: checked in the graph
+        if set(x) != set(expected):
+            raise InputError(f"This model takes a dict of clips with keys {names}; got keys {sorted(map(str, x))}.")
+        for name, shape in expected.items():
+            _check_clip_batch(x[name], shape, allow_empty, f"The '{name}' input")
+        batches = {name: getattr(value, "shape", (None,))[0] for name, value in x.items()}
+        if len({b for b in batches.values() if b is not None}) > 1:
+            raise InputError(f"The streams' batch sizes differ: {batches}.")
 
     def _check_compiled(self, method: str) -> None:
         # Keras says so on JAX and TensorFlow; on PyTorch it fails on a missing attribute.
@@ -126,3 +130,30 @@ class I3DModel(keras.Model):
         self.check_input(x, allow_empty=False)
         self._check_compiled("train_on_batch")
         return super().train_on_batch(x, *args, **kwargs)
+
+
+def _check_clip_batch(x, expected: tuple, allow_empty: bool, what: str) -> None:
+    """Raises `InputError` if ``x`` is not a batch of clips of ``expected`` shape (see `I3DModel.check_input`)."""
+    prefix = "" if what == "The input" else f"{what}: "
+    if x is None:
+        raise InputError(f"{what} is None; pass a batch of clips (batch, frames, height, width, channels).")
+    if isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape"):
+        x = x[0]  # Keras' list form of a single input
+    elif isinstance(x, (list, tuple)):
+        raise InputError(
+            f"{prefix}Pass clips as one array (NumPy or a backend tensor), not a Python {type(x).__name__} "
+            f"of {len(x)} items: e.g. np.asarray(x, dtype='float32')."
+        )
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        return
+    try:
+        shape = tuple(None if size is None else int(size) for size in shape)
+    except TypeError:  # unknown rank
+        return
+    problem = clip_checks.shape_problem(shape, expected)
+    if problem is None and not allow_empty and shape[0] == 0:
+        problem = f"The batch is empty (shape {shape}); there is nothing to run."
+    if problem is not None:
+        raise InputError(prefix + problem)
+    clip_checks.check_dtype(x, what)

@@ -1,4 +1,9 @@
-"""DeepMind's input scaling and Kinetics label decoding."""
+"""DeepMind's input recipe (resize, crop, scaling) and Kinetics label decoding.
+
+`preprocess_frames` is the one implementation of DeepMind's test-time recipe;
+whole-video inference, the CLI and (later) training and serving all call it,
+so the ways into the network cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,11 @@ FLOW_BOUND = 20.0
 
 #: The range `preprocess_input` takes RGB values in.
 RGB_RANGE = (0.0, 255.0)
+
+#: DeepMind's recipe: frames resized (bilinear, aspect kept) so the short side is 256...
+SHORT_SIDE = 256
+#: ... then a centre crop of 224x224 at test time.
+CROP_SIZE = 224
 
 
 def _value_summary(frames) -> tuple[bool, float, float] | None:
@@ -98,6 +108,131 @@ def preprocess_input(frames, stream: str = "rgb"):
     if stream == "rgb":
         return x / 255.0 * 2.0 - 1.0
     return ops.clip(x, -FLOW_BOUND, FLOW_BOUND) / FLOW_BOUND
+
+
+def resized_shape(height: int, width: int, short_side: int = SHORT_SIDE) -> tuple[int, int]:
+    """The ``(height, width)`` a frame is resized to so its short side is ``short_side``, aspect kept.
+
+    The long side is rounded to the nearest pixel (halves up): 320x240 -> 341x256.
+    """
+    for name, value in (("height", height), ("width", width), ("short_side", short_side)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
+    if height <= width:
+        return short_side, max(short_side, int(width * short_side / height + 0.5))
+    return max(short_side, int(height * short_side / width + 0.5)), short_side
+
+
+def center_crop_box(height: int, width: int, size: int = CROP_SIZE) -> tuple[int, int]:
+    """``(top, left)`` of the centred ``size x size`` crop of a ``height x width`` frame.
+
+    Raises:
+        InputError: if the frame is smaller than the crop.
+    """
+    if height < size or width < size:
+        raise InputError(f"Cannot crop {size}x{size} from {width}x{height} frames.")
+    return (height - size) // 2, (width - size) // 2
+
+
+def preprocess_frames(frames, stream: str = "rgb", size: int = CROP_SIZE, short_side: int = SHORT_SIDE):
+    """DeepMind's test-time recipe: resize the short side to 256, centre crop 224, scale to ``[-1, 1]``.
+
+    Frames are resized with bilinear interpolation (half-pixel centres, no
+    antialiasing: what ``tf.image.resize`` does) keeping the aspect ratio,
+    cropped at the centre, then scaled by `preprocess_input`. Frames whose
+    short side already is ``short_side`` are not resampled. Optical flow is a
+    field of pixel displacements, so resizing it also scales each vector by
+    the resize factor of its axis (x by ``new_width / width``, y by
+    ``new_height / height``) before clipping to ``[-20, 20]`` and ``/ 20``.
+
+    Args:
+        frames: ``(frames, height, width, C)`` or ``(batch, frames, height,
+            width, C)``: RGB in ``[0, 255]`` (uint8 or float; C=3) or TV-L1
+            flow in pixels (C=2). NumPy arrays or backend tensors with static
+            sizes.
+        stream: ``"rgb"`` or ``"flow"``.
+        size: the crop (DeepMind: 224; use the model's input size).
+        short_side: the short side after resizing (DeepMind: 256); at least ``size``.
+
+    Returns:
+        float32 ``(..., size, size, C)`` in ``[-1, 1]``; NumPy for NumPy input,
+        a backend tensor otherwise.
+
+    Raises:
+        InputError: (a ``ValueError``) for a rank other than 4 or 5, the wrong
+            channel count, non-real dtypes, NaN or infinity, RGB outside
+            ``[0, 255]``.
+        ValueError: for an unknown stream, or ``short_side < size``.
+    """
+    if not isinstance(stream, str) or stream not in STREAM_CHANNELS:
+        raise ValueError(f"`stream` must be 'rgb' or 'flow'; got {stream!r}.")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"`size` must be a positive int; got {size!r}.")
+    if isinstance(short_side, bool) or not isinstance(short_side, (int, np.integer)) or short_side < size:
+        raise ValueError(f"`short_side` must be an int of at least `size` ({size}); got {short_side!r}.")
+    x, numpy_in = _checked_frames(frames, stream, "preprocess_frames")
+    height, width = int(x.shape[-3]), int(x.shape[-2])
+    top, left = center_crop_box(*resized_shape(height, width, short_side), size)
+    x = _resize(x, stream, short_side)[..., top : top + size, left : left + size, :]
+    x = preprocess_input(x, stream=stream)
+    return ops.convert_to_numpy(x) if numpy_in else x
+
+
+def resize_short_side(frames, short_side: int = SHORT_SIDE, stream: str = "rgb"):
+    """The resize step of `preprocess_frames` alone (values stay in their units: RGB 0-255, flow pixels).
+
+    Args:
+        frames: ``(frames, height, width, C)`` or ``(batch, frames, height, width, C)``.
+        short_side: the short side after resizing.
+        stream: ``"rgb"`` or ``"flow"`` (flow vectors are scaled with the image).
+
+    Returns:
+        float32 frames whose short side is ``short_side`` (NumPy for NumPy input).
+
+    Raises:
+        InputError: see `preprocess_frames`.
+    """
+    if not isinstance(stream, str) or stream not in STREAM_CHANNELS:
+        raise ValueError(f"`stream` must be 'rgb' or 'flow'; got {stream!r}.")
+    if isinstance(short_side, bool) or not isinstance(short_side, (int, np.integer)) or short_side < 1:
+        raise ValueError(f"`short_side` must be a positive int; got {short_side!r}.")
+    x, numpy_in = _checked_frames(frames, stream, "resize_short_side")
+    x = _resize(x, stream, short_side)
+    return ops.convert_to_numpy(x) if numpy_in else x
+
+
+def _checked_frames(frames, stream: str, function: str):
+    """(float32 tensor of ``frames``, whether they came as NumPy), after the rank/channel/dtype checks."""
+    what = f"{stream} frames given to {function}"
+    numpy_in = isinstance(frames, np.ndarray) or getattr(frames, "shape", None) is None
+    if numpy_in:
+        frames = as_array(frames, what)
+    else:
+        check_dtype(frames, what)
+    shape = tuple(frames.shape)
+    channels = STREAM_CHANNELS[stream]
+    if len(shape) not in (4, 5) or shape[-1] != channels:
+        raise InputError(
+            f"{what} must be (frames, height, width, {channels}) or (batch, frames, height, width, {channels}); "
+            f"got shape {shape}."
+        )
+    if any(d is None for d in shape[-3:-1]):
+        raise InputError(f"{what} need static height and width; got shape {shape}.")
+    return ops.cast(frames, "float32"), numpy_in
+
+
+def _resize(x, stream: str, short_side: int):
+    """Bilinear resize of float32 ``(..., H, W, C)`` to short side ``short_side``; flow vectors scaled."""
+    shape = tuple(x.shape)
+    height, width, channels = int(shape[-3]), int(shape[-2]), int(shape[-1])
+    new_height, new_width = resized_shape(height, width, short_side)
+    if (new_height, new_width) == (height, width):
+        return x
+    flat = ops.reshape(x, (-1, height, width, channels))
+    flat = ops.image.resize(flat, (new_height, new_width), interpolation="bilinear", antialias=False)
+    if stream == "flow":  # displacements in pixels scale with the image
+        flat = flat * ops.convert_to_tensor(np.array([new_width / width, new_height / height], np.float32))
+    return ops.reshape(flat, (*shape[:-3], new_height, new_width, channels))
 
 
 def load_labels(dataset: str = "kinetics400") -> tuple[str, ...]:

@@ -1,0 +1,99 @@
+"""Synthetic videos for the tests, written with PyAV: moving shapes, odd sizes, odd frame rates."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+av = __import__("pytest").importorskip("av")
+
+
+def moving_square(
+    frames: int,
+    height: int = 240,
+    width: int = 320,
+    step: tuple[int, int] = (0, 4),
+    side: int = 40,
+    start: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """A textured square moving ``step = (dy, dx)`` pixels per frame over a textured background.
+
+    Texture (not flat colour) gives optical flow something to lock on to.
+    """
+    rng = np.random.default_rng(0)
+    background = (rng.uniform(0, 1, (height // 8 + 1, width // 8 + 1)) * 80 + 40).astype(np.uint8)
+    background = np.kron(background, np.ones((8, 8), np.uint8))[:height, :width]
+    pattern = (rng.uniform(0, 1, (side // 4 + 1, side // 4 + 1)) * 100 + 155).astype(np.uint8)
+    pattern = np.kron(pattern, np.ones((4, 4), np.uint8))[:side, :side]
+    y0, x0 = start if start is not None else ((height - side) // 2, (width - side) // 2)
+    out = np.empty((frames, height, width, 3), np.uint8)
+    for t in range(frames):
+        canvas = np.pad(background, side)  # the square may leave the frame
+        y, x = y0 + t * step[0] + side, x0 + t * step[1] + side
+        if -side < y - side < height and -side < x - side < width:
+            canvas[y : y + side, x : x + side] = pattern
+        out[t] = canvas[side : side + height, side : side + width, None]
+    return out
+
+
+def numbered_frames(frames: int, height: int = 48, width: int = 64) -> np.ndarray:
+    """Frames whose brightness encodes their index (``8 * i + 4``), to check which frame was picked."""
+    values = (np.arange(frames) * 8 + 4) % 256
+    return np.broadcast_to(values[:, None, None, None], (frames, height, width, 3)).astype(np.uint8)
+
+
+def write_video(
+    path: Path,
+    frames: np.ndarray,
+    fps: float = 25,
+    times: list[float] | None = None,
+    codec: str = "libx264",
+    rotation: int = 0,
+    audio: bool = False,
+) -> Path:
+    """Writes uint8 RGB ``frames`` as a video; ``times`` (seconds) makes a variable frame rate."""
+    path = Path(path)
+    rate = Fraction(fps).limit_denominator(1001)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        odd = frames.shape[1] % 2 or frames.shape[2] % 2
+        stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+        if codec == "libx264":
+            stream.options = {"crf": "12", "preset": "ultrafast"}
+        if times is not None:
+            stream.codec_context.time_base = Fraction(1, 1000)
+        if rotation:
+            stream.set_display_rotation(rotation)
+        audio_stream = container.add_stream("aac", rate=16000) if audio else None
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            if times is not None:
+                frame.pts = round(times[i] * 1000)
+                frame.time_base = Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+        if audio_stream is not None:
+            _write_audio(container, audio_stream, seconds=len(frames) / fps)
+    return path
+
+
+def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
+    """An audio-only file (AAC in MP4 / M4A)."""
+    with av.open(str(path), "w") as container:
+        _write_audio(container, container.add_stream("aac", rate=16000), seconds)
+    return path
+
+
+def _write_audio(container, stream, seconds: float) -> None:
+    samples = int(16000 * seconds)
+    tone = (np.sin(np.arange(samples) * 2 * np.pi * 440 / 16000) * 0.2).astype(np.float32)
+    for start in range(0, samples, 1024):
+        chunk = tone[None, start : start + 1024]
+        frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+        frame.sample_rate = 16000
+        frame.pts = start
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode())
