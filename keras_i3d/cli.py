@@ -150,15 +150,33 @@ def _check_window_args(args: argparse.Namespace) -> None:
             raise ValueError(f"--{option.replace('_', '-')} must be at least 1; got {value}.")
 
 
+def _precheck(path: Path, args: argparse.Namespace) -> None:
+    """Reads or probes one input file, so that a bad one fails before any model is built.
+
+    GIFs and .npy clips are small: they are read whole and kept for `_predict`.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        args.preloaded = {path: _npy_clip(path, args.stream)}
+    elif suffix == ".gif":
+        args.preloaded = {path: read_gif(path)}
+    else:
+        probe_video(path)
+
+
+def _npy_clip(path: Path, stream: str) -> np.ndarray:
+    if stream == "joint":
+        raise InputError(f"{path}: a .npy clip holds one stream; --stream joint needs a video.")
+    clip_shape = (None, DEFAULT_SIZE, DEFAULT_SIZE, presets_lib.STREAM_CHANNELS[stream])
+    return check_clip(_load_npy(path), channels=clip_shape[-1], input_shape=clip_shape, what=str(path),
+                      size_hint=_SIZE_HINT)  # fmt: skip
+
+
 def _predict(model, path: Path, args: argparse.Namespace, endpoints=(), pool="avg", progress=True):
     """Runs ``model`` over one input file: a video, a GIF clip or a preprocessed .npy clip."""
+    preloaded = getattr(args, "preloaded", {}).get(path)
     if path.suffix.lower() == ".npy":
-        if isinstance(model.input, dict):
-            raise InputError(f"{path}: a .npy clip holds one stream; --stream joint needs a video.")
-        clip = check_clip(
-            _load_npy(path), channels=model.inputs[0].shape[-1], input_shape=model.clip_shape, what=str(path),
-            size_hint=_SIZE_HINT,
-        )  # fmt: skip
+        clip = preloaded if preloaded is not None else _npy_clip(path, args.stream)
         return predict_clip(model, clip, endpoints=endpoints, pool=pool, source=str(path))
     check_video_file(path)
     kwargs = dict(
@@ -166,7 +184,7 @@ def _predict(model, path: Path, args: argparse.Namespace, endpoints=(), pool="av
         flow_cache=not args.no_flow_cache, flow_cache_dir=args.flow_cache_dir, progress=progress,
     )  # fmt: skip
     if path.suffix.lower() == ".gif":
-        frames = read_gif(path)
+        frames = preloaded if preloaded is not None else read_gif(path)
         # DeepMind's sample clips are GIFs of frames already cropped to 224x224: used as they are.
         prepared = frames.shape[1:3] == (DEFAULT_SIZE, DEFAULT_SIZE)
         result = predict_video(model, frames, resize=not prepared, **kwargs)
@@ -206,10 +224,9 @@ def _cmd_classify(args: argparse.Namespace) -> int:
             raise ValueError(f"--plot names a .png (or .svg, .pdf, .jpg) picture; got {args.plot}.")
     source = args.input
     if source and not Path(source).is_dir():
-        path = Path(source)
-        check_video_file(path)  # a bad file fails before the model is built
-        if path.suffix.lower() not in (".npy", ".gif"):
-            probe_video(path)
+        _precheck(Path(source), args)  # a bad file fails before the model is built
+    elif source:
+        _inputs(source)  # so does a folder without videos
     model = _model_for(args)
     results = []
 
@@ -249,7 +266,9 @@ def _cmd_features(args: argparse.Namespace) -> int:
     if is_folder and out.suffix:
         raise ValueError(f"--out names a folder for a folder of videos; got {out}.")
     if not is_folder:
-        check_video_file(args.input)
+        _precheck(check_video_file(args.input), args)
+    else:
+        _inputs(args.input)
     model = _model_for(args)
     pool = None if args.no_pool else "avg"
     index_path = out / "index.json"

@@ -171,7 +171,8 @@ def run_model_test(
 
     Args:
         model: the model under test.
-        input_shape: one example's shape, e.g. ``(8, 64, 64, 3)``.
+        input_shape: one example's shape, e.g. ``(8, 64, 64, 3)``, or a dict of
+            them by input name (a model of several inputs).
         expected_output_shape: one example's output shape.
         tmp_path: a folder for the ``.keras`` file.
         endpoints: ``{layer name: output shape without batch}`` to check.
@@ -180,7 +181,11 @@ def run_model_test(
     """
     import tensorflow as tf
 
-    x = np.random.default_rng(0).uniform(-1, 1, (batch_size, *input_shape)).astype("float32")
+    rng = np.random.default_rng(0)
+    if isinstance(input_shape, dict):
+        x = {name: rng.uniform(-1, 1, (batch_size, *shape)).astype("float32") for name, shape in input_shape.items()}
+    else:
+        x = rng.uniform(-1, 1, (batch_size, *input_shape)).astype("float32")
     eager = keras.ops.convert_to_numpy(model(x, training=False))
     assert eager.shape == (batch_size, *expected_output_shape)
     assert np.all(np.isfinite(eager))

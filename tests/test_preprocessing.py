@@ -71,3 +71,106 @@ def test_read_gif_matches_reference_decoding():
     frames = read_gif(helpers.data_dir() / "v_CricketShot_g04_c01_rgb.gif")
     assert frames.shape == (79, 224, 224, 3) and frames.dtype == np.uint8
     np.testing.assert_array_equal(keras_i3d.preprocess_input(frames)[None], helpers.reference_input())
+
+
+# -- DeepMind's recipe: resize the short side to 256, centre crop 224 --
+
+
+def _bilinear_reference(image, new_height, new_width):
+    """Half-pixel-centre bilinear resize without antialiasing (tf.image.resize's), in NumPy."""
+    height, width = image.shape[:2]
+
+    def axis(new, old):
+        x = (np.arange(new) + 0.5) * old / new - 0.5
+        x = np.clip(x, 0, old - 1)
+        low = np.floor(x).astype(int)
+        high = np.minimum(low + 1, old - 1)
+        return low, high, (x - low)[:, None]
+
+    y0, y1, fy = axis(new_height, height)
+    x0, x1, fx = axis(new_width, width)
+    image = image.astype(np.float64)
+    rows = image[y0] * (1 - fy[:, :, None]) + image[y1] * fy[:, :, None]
+    return rows[:, x0] * (1 - fx[None]) + rows[:, x1] * fx[None]
+
+
+def test_resized_shape_keeps_the_aspect_ratio():
+    from keras_i3d.preprocessing import resized_shape
+
+    assert resized_shape(240, 320) == (256, 341)
+    assert resized_shape(320, 240) == (341, 256)
+    assert resized_shape(137, 241) == (256, 450)
+    assert resized_shape(256, 256) == (256, 256)
+    with pytest.raises(ValueError, match="positive int"):
+        resized_shape(0, 10)
+
+
+def test_preprocess_frames_of_a_320x240_video():
+    from keras_i3d.preprocessing import preprocess_frames
+
+    frames = np.random.default_rng(0).integers(0, 256, (3, 240, 320, 3)).astype(np.uint8)
+    out = preprocess_frames(frames)
+    assert isinstance(out, np.ndarray) and out.shape == (3, 224, 224, 3) and out.dtype == np.float32
+    assert -1.0 <= out.min() and out.max() <= 1.0
+    resized = _bilinear_reference(frames[1], 256, 341)
+    top, left = (256 - 224) // 2, (341 - 224) // 2
+    np.testing.assert_allclose(out[1], resized[top : top + 224, left : left + 224] / 255 * 2 - 1, atol=2e-5)
+
+
+def test_preprocess_frames_crops_the_centre():
+    from keras_i3d.preprocessing import preprocess_frames
+
+    frames = np.zeros((1, 240, 320, 3), np.uint8)
+    frames[:, 110:130, 150:170] = 255  # a square in the middle of the frame
+    out = preprocess_frames(frames)[0, ..., 0]
+    ys, xs = np.nonzero(out > 0)
+    assert abs((ys.min() + ys.max()) / 2 - 111.5) <= 1.5 and abs((xs.min() + xs.max()) / 2 - 111.5) <= 1.5
+
+
+def test_preprocess_frames_keeps_prepared_sizes_and_batches():
+    from keras_i3d.preprocessing import preprocess_frames
+
+    frames = np.random.default_rng(1).integers(0, 256, (2, 4, 256, 300, 3)).astype(np.uint8)
+    out = preprocess_frames(frames, size=224)
+    np.testing.assert_allclose(out, frames[:, :, 16:240, 38:262] / np.float32(127.5) - 1, atol=1e-6)
+
+
+def test_preprocess_frames_scales_flow_vectors_with_the_image():
+    from keras_i3d.preprocessing import preprocess_frames, resize_short_side
+
+    flow = np.zeros((2, 120, 160, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 3.0, -2.0
+    resized = resize_short_side(flow, 240, stream="flow")  # twice as large: vectors double
+    np.testing.assert_allclose(resized[0, 5, 5], (6.0, -4.0), atol=1e-5)
+    out = preprocess_frames(flow, "flow", size=224, short_side=256)
+    np.testing.assert_allclose(out[0, 0, 0], (3.0 * 341 / 160 / 20, -2.0 * 256 / 120 / 20), atol=1e-5)  # x: 160 -> 341
+
+
+def test_preprocess_frames_on_backend_tensors_matches_numpy():
+    import keras
+
+    from keras_i3d.preprocessing import preprocess_frames
+
+    frames = np.random.default_rng(2).integers(0, 256, (2, 100, 90, 3)).astype(np.float32)
+    tensor = preprocess_frames(keras.ops.convert_to_tensor(frames), size=64, short_side=80)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(tensor), preprocess_frames(frames, size=64, short_side=80))
+    # downsampling too is plain bilinear (no antialiasing) on every backend: 100x90 -> 89x80
+    resized = _bilinear_reference(frames[0], 89, 80)[12:76, 8:72]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(tensor)[0], resized / 127.5 - 1, atol=2e-5)
+
+
+@pytest.mark.parametrize(
+    "frames,kwargs,match",
+    [
+        (np.zeros((240, 320, 3)), {}, "must be \\(frames, height, width, 3\\)"),
+        (np.zeros((1, 240, 320, 2)), {}, "must be \\(frames, height, width, 3\\)"),
+        (np.full((1, 240, 320, 3), 300.0), {}, "\\[0, 255\\]"),
+        (np.zeros((1, 240, 320, 3)), {"short_side": 100}, "`short_side` must be an int of at least `size`"),
+        (np.zeros((1, 240, 320, 3)), {"stream": "depth"}, "`stream` must be 'rgb' or 'flow'"),
+    ],
+)
+def test_preprocess_frames_bad_input(frames, kwargs, match):
+    from keras_i3d.preprocessing import preprocess_frames
+
+    with pytest.raises(ValueError, match=match):
+        preprocess_frames(frames, **kwargs)
