@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from keras_i3d.architecture import VALID_ENDPOINTS
 from keras_i3d.errors import InputError
 from keras_i3d.flow import TVL1, iter_flow, video_flow
-from keras_i3d.preprocessing import SHORT_SIDE, decode_predictions, load_labels, preprocess_frames, preprocess_input
+from keras_i3d.preprocessing import SHORT_SIDE, load_labels, preprocess_frames, preprocess_input
 from keras_i3d.presets import DATASET_CLASSES, STREAM_CHANNELS
 from keras_i3d.two_stream import STREAMS
 from keras_i3d.video import DEFAULT_FPS, iter_frames, probe_video
@@ -83,11 +83,13 @@ class VideoPrediction:
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         """The video's ``k`` most probable classes, ``(label, probability)``, best first."""
-        probabilities = self.video_probabilities[None]
-        if self.labels is not None and len(self.labels) == probabilities.shape[1]:
-            return [(label, p) for _, label, p in decode_predictions_with(probabilities, k, self.labels)]
-        order = np.argsort(-probabilities[0], kind="stable")[:k]
-        return [(str(i), float(probabilities[0, i])) for i in order]
+        return self._ranked(self.video_probabilities, k)
+
+    def _ranked(self, probabilities: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` largest of ``probabilities`` with their labels (class indices without labels)."""
+        names = self.labels if self.labels is not None else tuple(str(i) for i in range(len(probabilities)))
+        order = np.argsort(-probabilities, kind="stable")[:k]
+        return [(names[i], float(probabilities[i])) for i in order]
 
     def to_json(self, top: int = 5) -> dict:
         """A JSON-ready summary: the video's top classes and each window's."""
@@ -104,10 +106,8 @@ class VideoPrediction:
         for i in range(len(self.starts)):
             window = {"start": float(self.starts[i]), "end": float(self.ends[i])}
             if self.logits is not None:
-                probabilities = self.probabilities[i]
-                order = np.argsort(-probabilities, kind="stable")[:top]
-                names = self.labels or tuple(str(j) for j in range(len(probabilities)))
-                window["top"] = [{"label": names[j], "probability": float(probabilities[j])} for j in order]
+                ranked = self._ranked(self.probabilities[i], top)
+                window["top"] = [{"label": label, "probability": p} for label, p in ranked]
             out["windows"].append(window)
         return out
 
@@ -115,15 +115,6 @@ class VideoPrediction:
         if self.logits is None:
             raise ValueError("This model has no classifier (include_top=False): there are only features.")
         return self.logits
-
-
-def decode_predictions_with(probabilities: np.ndarray, top: int, labels: tuple[str, ...]):
-    """`decode_predictions` for the first row, with the given labels."""
-    dataset = next((name for name, n in DATASET_CLASSES.items() if n == len(labels)), None)
-    if dataset is not None and load_labels(dataset) == tuple(labels):
-        return decode_predictions(probabilities, top=top, dataset=dataset)[0]
-    order = np.argsort(-probabilities[0], kind="stable")[:top]
-    return [(int(i), labels[i], float(probabilities[0, i])) for i in order]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
