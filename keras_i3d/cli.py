@@ -1,4 +1,4 @@
-"""The ``keras-i3d`` command: presets, download, convert, classify, features, flow.
+"""The ``keras-i3d`` command: presets, download, convert, classify, features, flow, export.
 
 Prints only what was asked for: the backend framework's start-up log lines
 are silenced while it loads, and errors (usage errors too) are one line on
@@ -29,10 +29,11 @@ with quiet_framework_startup():
     from keras_i3d.architecture import DEFAULT_SIZE, VALID_ENDPOINTS
     from keras_i3d.checkpoints import convert_checkpoint
     from keras_i3d.clip_checks import check_clip
-    from keras_i3d.errors import FileAccessError, InputError, KerasI3DError
+    from keras_i3d.errors import ExportError, FileAccessError, InputError, KerasI3DError
+    from keras_i3d.export import describe_signatures, export_saved_model, model_streams, serving_options
     from keras_i3d.flow import cached_flow_path, flow_cache_key, video_flow
     from keras_i3d.flow_pictures import save_flow_picture
-    from keras_i3d.i3d import I3D
+    from keras_i3d.i3d import I3D, load_model
     from keras_i3d.inference import predict_clip, predict_video
     from keras_i3d.plots import plot_timeline
     from keras_i3d.two_stream import TwoStreamI3D
@@ -329,6 +330,42 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_label_file(path: str) -> list[str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise FileAccessError(f"Cannot read --labels {path}: {e}") from e
+    labels = [line.strip() for line in text.splitlines() if line.strip()]
+    if not labels:
+        raise ValueError(f"--labels {path} holds no class names (one per line).")
+    return labels
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be at least 1; got {args.top_k}.")
+    if args.version is not None and args.version < 1:
+        raise ValueError(f"--version must be at least 1; got {args.version}.")
+    if args.version is not None and (Path(args.out) / str(args.version)).exists():
+        raise ExportError(f"{Path(args.out) / str(args.version)} exists; versions are never overwritten.")
+    labels = _read_label_file(args.labels) if args.labels is not None else None
+    if args.model is not None:
+        if args.weights or args.rgb_weights or args.flow_weights:
+            raise ValueError("--model is a whole model: it takes no --weights, --rgb-weights or --flow-weights.")
+        model = load_model(args.model)
+    else:
+        model = _model_for(args)
+    options = serving_options(model, top_k=args.top_k, labels=labels)  # bad options fail before any export work
+    path = export_saved_model(
+        model, args.out, version=args.version, top_k=args.top_k, labels=labels, verify=not args.no_verify,
+        progress=not args.quiet,
+    )  # fmt: skip
+    print(path)
+    for line in describe_signatures(options, model_streams(model)):
+        print(f"  {line}")
+    return 0
+
+
 _SIZE_HINT = f" DeepMind's networks take {DEFAULT_SIZE}x{DEFAULT_SIZE} crops; crop or resize the frames."
 
 
@@ -428,6 +465,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_flow)
+
+    p = sub.add_parser(
+        "export",
+        help="write a SavedModel for TF Serving: signatures serving_default (float clips) and classify (raw frames)",
+        description="Export a network as a SavedModel in TF Serving's layout, OUT/<version>/ (the next free version "
+        "unless --version), verified against the Keras model. Signature serving_default takes preprocessed float "
+        "clips; classify takes uint8 frames of any size (and float TV-L1 flow) and answers with label names.",
+    )
+    p.add_argument("--out", required=True, help="the model's base path (TF Serving's --model_base_path)")
+    p.add_argument("--stream", choices=("rgb", "flow", "joint"), default="rgb", help="network stream (default rgb)")
+    p.add_argument("--weights", help="a preset or .weights.h5 (default kinetics400_<stream>)")
+    p.add_argument("--rgb-weights", help="with --stream joint: the RGB stream's weights (default kinetics400_rgb)")
+    p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
+    p.add_argument("--model", help="a whole .keras model (e.g. fine-tuned) instead of --weights")
+    p.add_argument("--version", type=int, help="version number (default: one more than the largest in --out)")
+    p.add_argument("--top-k", type=int, default=5, help="labels the classify signature returns (default 5)")
+    p.add_argument("--labels", help="text file of class names, one per line (default: Kinetics' for 400/600 classes)")
+    p.add_argument("--no-verify", action="store_true", help="skip running the SavedModel against the Keras model")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 

@@ -42,6 +42,13 @@ class VideoError(InputError):
     """A video file cannot be read: missing, a folder, empty, truncated, corrupt or not a video."""
 
 
+class ExportError(KerasI3DError, RuntimeError):
+    """A SavedModel could not be exported: the version exists, or TensorFlow failed to trace, write or reload it.
+
+    An export that fails leaves no version folder behind.
+    """
+
+
 class MissingExtraError(KerasI3DError, ImportError):
     """A feature needs an optional dependency that is not installed.
 

@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_i3d import clip_checks
 from keras_i3d.errors import InputError
+from keras_i3d.utils.tf_loader import import_tensorflow
 
 
 def _window_weights(size, window: int, dtype):
@@ -134,7 +135,7 @@ def _check_sizes_at_run_time(x, declared: tuple):
     """
     if keras.backend.backend() != "tensorflow":
         return x
-    import tensorflow as tf  # noqa: PLC0415 - only reached on the TensorFlow backend
+    tf = import_tensorflow("The clip check")  # already imported: this is the TensorFlow backend
 
     sizes = tf.shape(x)[1:4]
     big_enough = tf.reduce_all(

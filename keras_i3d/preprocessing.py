@@ -171,9 +171,7 @@ def preprocess_frames(frames, stream: str = "rgb", size: int = CROP_SIZE, short_
     if isinstance(short_side, bool) or not isinstance(short_side, (int, np.integer)) or short_side < size:
         raise ValueError(f"`short_side` must be an int of at least `size` ({size}); got {short_side!r}.")
     x, numpy_in = _checked_frames(frames, stream, "preprocess_frames")
-    height, width = int(x.shape[-3]), int(x.shape[-2])
-    top, left = center_crop_box(*resized_shape(height, width, short_side), size)
-    x = _resize(x, stream, short_side)[..., top : top + size, left : left + size, :]
+    x = _resize(x, stream, short_side, crop=size)
     x = preprocess_input(x, stream=stream)
     return ops.convert_to_numpy(x) if numpy_in else x
 
@@ -216,23 +214,75 @@ def _checked_frames(frames, stream: str, function: str):
             f"{what} must be (frames, height, width, {channels}) or (batch, frames, height, width, {channels}); "
             f"got shape {shape}."
         )
-    if any(d is None for d in shape[-3:-1]):
-        raise InputError(f"{what} need static height and width; got shape {shape}.")
     return ops.cast(frames, "float32"), numpy_in
 
 
-def _resize(x, stream: str, short_side: int):
-    """Bilinear resize of float32 ``(..., H, W, C)`` to short side ``short_side``; flow vectors scaled."""
-    shape = tuple(x.shape)
-    height, width, channels = int(shape[-3]), int(shape[-2]), int(shape[-1])
-    new_height, new_width = resized_shape(height, width, short_side)
-    if (new_height, new_width) == (height, width):
-        return x
-    flat = ops.reshape(x, (-1, height, width, channels))
-    flat = ops.image.resize(flat, (new_height, new_width), interpolation="bilinear", antialias=False)
+def _resize(x, stream: str, short_side: int, crop: int | None = None):
+    """Bilinear resize of float32 ``(..., H, W, C)`` to short side ``short_side``, then the centre crop.
+
+    Bilinear with half-pixel centres and no antialiasing (``tf.image.resize``'s
+    kernel), computed separably as two gathers and a blend per axis, and only
+    for the output pixels kept (``crop x crop`` at the centre, or the whole
+    resized frame when ``crop`` is ``None``). Flow vectors scale with the
+    image. Height and width may be unknown until run time (a TensorFlow graph
+    with a dynamic frame size, as in an exported SavedModel); the sizes are
+    then computed in the graph with the same arithmetic as `resized_shape`.
+    """
+    shape = ops.shape(x)
+    height, width = shape[-3], shape[-2]
+    static = isinstance(height, (int, np.integer)) and isinstance(width, (int, np.integer))
+    if static:
+        new_height, new_width = resized_shape(int(height), int(width), short_side)
+        top, left = center_crop_box(new_height, new_width, crop) if crop is not None else (0, 0)
+    else:
+        new_height, new_width = _resized_shape_in_graph(height, width, short_side)
+        top, left = (new_height - crop) // 2, (new_width - crop) // 2
+    out_height, out_width = (crop, crop) if crop is not None else (new_height, new_width)
+    if static and (new_height, new_width) == (height, width):  # nothing to resample
+        return x[..., top : top + out_height, left : left + out_width, :]
+    low, high, frac = _taps(height, new_height, top, out_height, static)
+    x = ops.take(x, low, axis=-3) * (1.0 - frac[:, None, None]) + ops.take(x, high, axis=-3) * frac[:, None, None]
+    low, high, frac = _taps(width, new_width, left, out_width, static)
+    x = ops.take(x, low, axis=-2) * (1.0 - frac[:, None]) + ops.take(x, high, axis=-2) * frac[:, None]
     if stream == "flow":  # displacements in pixels scale with the image
-        flat = flat * ops.convert_to_tensor(np.array([new_width / width, new_height / height], np.float32))
-    return ops.reshape(flat, (*shape[:-3], new_height, new_width, channels))
+        x = x * ops.stack([_ratio(new_width, width, static), _ratio(new_height, height, static)])
+    return x
+
+
+def _resized_shape_in_graph(height, width, short_side: int):
+    """`resized_shape` for sizes known only at run time (float64, so it rounds as Python does)."""
+    h, w = ops.cast(height, "float64"), ops.cast(width, "float64")
+    long_of_width = ops.maximum(short_side, ops.cast(ops.floor(w * short_side / h + 0.5), "int32"))
+    long_of_height = ops.maximum(short_side, ops.cast(ops.floor(h * short_side / w + 0.5), "int32"))
+    landscape = ops.less_equal(height, width)
+    return ops.where(landscape, short_side, long_of_height), ops.where(landscape, long_of_width, short_side)
+
+
+def _taps(size, new_size, start, count, static: bool):
+    """Source rows (low, high) and blend weights of output positions ``start .. start + count - 1``.
+
+    Output position ``j`` samples the source at ``(j + 0.5) * size / new_size - 0.5``,
+    clamped to the edges (half-pixel centres).
+    """
+    if static:
+        source = (np.arange(start, start + count) + 0.5) * (size / new_size) - 0.5
+        low = np.floor(source)
+        frac = (source - low).astype(np.float32)
+        low = low.astype(np.int64)
+        taps = (np.clip(low, 0, size - 1).astype(np.int32), np.clip(low + 1, 0, size - 1).astype(np.int32), frac)
+        return tuple(ops.convert_to_tensor(t) for t in taps)
+    positions = ops.cast(ops.arange(count), "float64") + ops.cast(start, "float64")
+    source = (positions + 0.5) * (ops.cast(size, "float64") / ops.cast(new_size, "float64")) - 0.5
+    low = ops.floor(source)
+    frac = ops.cast(source - low, "float32")
+    low = ops.cast(low, "int32")
+    return ops.clip(low, 0, size - 1), ops.clip(low + 1, 0, size - 1), frac
+
+
+def _ratio(new, old, static: bool):
+    if static:
+        return np.float32(new / old)
+    return ops.cast(ops.cast(new, "float64") / ops.cast(old, "float64"), "float32")
 
 
 def load_labels(dataset: str = "kinetics400") -> tuple[str, ...]:

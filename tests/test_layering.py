@@ -28,6 +28,7 @@ LEVELS = {
     "keras_i3d.utils.termination": 0,
     "keras_i3d.utils.arguments": 0,
     "keras_i3d.utils.npy_stream": 0,
+    "keras_i3d.utils.tf_loader": 0,
     "keras_i3d.clip_checks": 0,
     "keras_i3d.layers": 1,
     "keras_i3d.architecture": 1,
@@ -45,6 +46,7 @@ LEVELS = {
     "keras_i3d.i3d": 3,
     "keras_i3d.two_stream": 3,
     "keras_i3d.inference": 4,
+    "keras_i3d.export": 4,
     "keras_i3d.cli": 5,
     "keras_i3d.__main__": 5,
     "keras_i3d": 6,  # the facade: exports everything, imports lazily
