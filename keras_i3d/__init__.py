@@ -17,6 +17,7 @@ _EXPORTS = {
     "I3DModel": "keras_i3d.i3d_model",
     "TwoStreamI3D": "keras_i3d.two_stream",
     "predict_video": "keras_i3d.inference",
+    "export_saved_model": "keras_i3d.export",
     "predict_clip": "keras_i3d.inference",
     "VideoPrediction": "keras_i3d.inference",
     "plot_timeline": "keras_i3d.plots",
@@ -40,6 +41,7 @@ _EXPORTS = {
     "CheckpointError": "keras_i3d.errors",
     "ConversionError": "keras_i3d.errors",
     "DownloadError": "keras_i3d.errors",
+    "ExportError": "keras_i3d.errors",
     "FileAccessError": "keras_i3d.errors",
     "InputError": "keras_i3d.errors",
     "MissingExtraError": "keras_i3d.errors",
@@ -59,6 +61,7 @@ __all__ = [
     "CheckpointError",
     "ConversionError",
     "DownloadError",
+    "ExportError",
     "FileAccessError",
     "InputError",
     "KerasI3DError",
@@ -70,6 +73,7 @@ __all__ = [
     "check_clip",
     "convert_checkpoint",
     "decode_predictions",
+    "export_saved_model",
     "get_preset",
     "load_labels",
     "load_model",
@@ -106,6 +110,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
         CheckpointError,
         ConversionError,
         DownloadError,
+        ExportError,
         FileAccessError,
         InputError,
         KerasI3DError,
@@ -113,6 +118,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
         VideoError,
         WeightsError,
     )
+    from keras_i3d.export import export_saved_model
     from keras_i3d.flow import video_flow
     from keras_i3d.flow_pictures import save_flow_picture
     from keras_i3d.i3d import I3D, load_model

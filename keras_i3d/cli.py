@@ -342,7 +342,7 @@ def _read_label_file(path: str) -> list[str]:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    if args.top_k < 1:
+    if args.top_k is not None and args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1; got {args.top_k}.")
     if args.version is not None and args.version < 1:
         raise ValueError(f"--version must be at least 1; got {args.version}.")
@@ -480,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
     p.add_argument("--model", help="a whole .keras model (e.g. fine-tuned) instead of --weights")
     p.add_argument("--version", type=int, help="version number (default: one more than the largest in --out)")
-    p.add_argument("--top-k", type=int, default=5, help="labels the classify signature returns (default 5)")
+    p.add_argument("--top-k", type=int, help="labels the classify signature returns (default 5)")
     p.add_argument("--labels", help="text file of class names, one per line (default: Kinetics' for 400/600 classes)")
     p.add_argument("--no-verify", action="store_true", help="skip running the SavedModel against the Keras model")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -43,6 +43,8 @@ from keras_i3d.utils.tf_loader import SERVING_EXTRA, import_tensorflow, tensorfl
 
 #: Largest relative difference (to the largest logit) allowed between the SavedModel and the model.
 VERIFY_TOLERANCE = 1e-4
+#: Labels ``classify`` returns unless told otherwise.
+DEFAULT_TOP_K = 5
 #: Frames of the test clip the export is verified on.
 _VERIFY_FRAMES = 8
 _STREAM_OF_CHANNELS = {channels: stream for stream, channels in STREAM_CHANNELS.items()}
@@ -71,7 +73,7 @@ def export_saved_model(
     model: keras.Model,
     export_dir: str | os.PathLike,
     version: int | None = None,
-    top_k: int = 5,
+    top_k: int | None = None,
     labels: Sequence[str] | None = None,
     short_side: int | None = None,
     logits_layer: str = "Logits",
@@ -107,7 +109,7 @@ def export_saved_model(
         version: the version folder to write; default one more than the
             largest there (1 for a new folder). An existing version is
             never overwritten.
-        top_k: labels ``classify`` returns per clip.
+        top_k: labels ``classify`` returns per clip; default 5 (or all, for fewer classes).
         labels: class names in logit order; default the Kinetics-400 or -600
             names for 400 or 600 classes. Embedded in the SavedModel.
         short_side: ``classify`` resizes frames to this short side before the
@@ -167,7 +169,7 @@ def export_saved_model(
 
 def serving_options(
     model: keras.Model,
-    top_k: int = 5,
+    top_k: int | None = None,
     labels: Sequence[str] | None = None,
     short_side: int | None = None,
     logits_layer: str = "Logits",
@@ -198,6 +200,8 @@ def serving_options(
     labels = tuple(labels)
     if len(labels) != classes:
         raise ValueError(f"`labels` has {len(labels)} names; the model has {classes} classes.")
+    if top_k is None:
+        top_k = min(DEFAULT_TOP_K, classes)
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= classes:
         raise ValueError(f"`top_k` must be an int from 1 to the {classes} classes; got {top_k!r}.")
     sizes = {tuple(tensor.shape[2:4]) for tensor in model.inputs}
@@ -308,7 +312,7 @@ def write_saved_model(
     tf = import_tensorflow("Exporting a SavedModel")
     network = _serving_network(model)
     logits_of = _logits_model(network, options.logits_layer)
-    streams = {_input_name(t, len(network.inputs)): int(t.shape[-1]) for t in network.inputs}
+    streams = model_streams(network)
     labels = tf.constant(list(options.labels))
     size = options.size
 
@@ -374,64 +378,56 @@ def _checked_inputs(tf, inputs: dict, streams: dict, signature: str, raw: bool) 
         # EnsureShape checks at run time (TF Serving feeds tensors without checking them).
         x = tf.ensure_shape(given, [None, None, None, None, channels] if raw else given.shape)
         shape = tf.shape(x)
-        dims = tf.strings.reduce_join(tf.strings.as_string(shape), separator=", ")
         frames, height, width = shape[1], shape[2], shape[3]
+        where = f"{signature}: `{label}`"
+        shape_text = tf.strings.join(["(", tf.strings.reduce_join(tf.strings.as_string(shape), separator=", "), ")"])
         checks = [
-            tf.debugging.Assert(
-                shape[0] >= 1, [f"{signature}: `{label}` is an empty batch (shape (", dims, ")); send at least one."]
-            ),
-            tf.debugging.Assert(
-                frames >= clip_checks.MIN_FRAMES,
-                [
-                    f"{signature}: `{label}` has no frames (shape (",
-                    dims,
-                    f")); I3D needs at least {clip_checks.MIN_FRAMES}.",
-                ],  # fmt: skip
-            ),
-        ]
+            _assert(tf, shape[0] >= 1, where, " is an empty batch, shape ", shape_text, "; send at least one clip."),
+            _assert(tf, frames >= clip_checks.MIN_FRAMES, where, " has no frames, shape ", shape_text,
+                    f"; I3D needs at least {clip_checks.MIN_FRAMES}."),
+        ]  # fmt: skip
         if raw:
+            small = tf.logical_or(height < clip_checks.MIN_SIZE, width < clip_checks.MIN_SIZE)
             checks.append(
-                tf.debugging.Assert(
-                    tf.logical_and(height >= clip_checks.MIN_SIZE, width >= clip_checks.MIN_SIZE),
-                    [
-                        f"{signature}: `{label}` frames are too small (shape (",
-                        dims,
-                        f")); they must be at least {clip_checks.MIN_SIZE}x{clip_checks.MIN_SIZE} pixels.",
-                    ],  # fmt: skip
-                )
+                _assert(
+                    tf,
+                    tf.logical_not(small),
+                    where,
+                    " frames are too small, shape ",
+                    shape_text,
+                    f"; they must be at least {clip_checks.MIN_SIZE}x{clip_checks.MIN_SIZE} pixels.",
+                )  # fmt: skip
             )
         if x.dtype.is_floating:
-            checks.append(
-                tf.debugging.Assert(
-                    tf.reduce_all(tf.math.is_finite(x)),
-                    [f"{signature}: `{label}` has NaN or infinite values; it must be finite."],
-                )
-            )
+            checks.append(_assert(tf, tf.reduce_all(tf.math.is_finite(x)), where, " has NaN or infinite values."))
         with tf.control_dependencies(checks):
             checked[name] = tf.identity(x)
         batches.append(shape[0])
     if len(batches) > 1:
         names = " and ".join(f"`{_raw_name(n, streams) if raw else n}`" for n in inputs)
         same = tf.reduce_all(tf.equal(tf.stack(batches), batches[0]))
-        message = [f"{signature}: {names} must have the same batch size; got ", tf.strings.as_string(tf.stack(batches))]
-        with tf.control_dependencies([tf.debugging.Assert(same, message)]):
+        got = tf.strings.reduce_join(tf.strings.as_string(tf.stack(batches)), separator=" and ")
+        with tf.control_dependencies(
+            [_assert(tf, same, f"{signature}: {names}", " must have the same batch size; got ", got, ".")]
+        ):
             checked = {name: tf.identity(x) for name, x in checked.items()}
     return checked
+
+
+def _assert(tf, condition, *message):
+    """A graph assertion whose message is one sentence (pieces: str or string tensors)."""
+    return tf.debugging.Assert(condition, [tf.strings.join(list(message))])
 
 
 def _pad_flow(tf, flow, rgb_frames):
     """Flow of ``rgb_frames`` or ``rgb_frames - 1`` frames -> ``rgb_frames`` (the last one repeated)."""
     missing = rgb_frames - tf.shape(flow)[1]
-    check = tf.debugging.Assert(
-        tf.logical_or(tf.equal(missing, 0), tf.equal(missing, 1)),
-        [
-            "classify: `flow` must have as many frames as `rgb`, or one less (flow between consecutive frames); got ",
-            tf.strings.as_string(tf.shape(flow)[1]),
-            " flow and ",
-            tf.strings.as_string(rgb_frames),
-            " rgb frames.",
-        ],  # fmt: skip
-    )
+    flow_frames = tf.strings.as_string(tf.shape(flow)[1])
+    check = _assert(
+        tf, tf.logical_or(tf.equal(missing, 0), tf.equal(missing, 1)),
+        "classify: `flow` must have as many frames as `rgb`, or one less (flow between consecutive frames); got ",
+        flow_frames, " flow and ", tf.strings.as_string(rgb_frames), " rgb frames.",
+    )  # fmt: skip
     with tf.control_dependencies([check]):
         return tf.concat([flow, tf.repeat(flow[:, -1:], missing, axis=1)], axis=1)
 
@@ -550,8 +546,9 @@ def describe_signatures(options: ServingOptions, streams: dict[str, int]) -> lis
 
 
 def model_streams(model: keras.Model) -> dict[str, int]:
-    """Signature input names of ``model`` and their channels."""
-    return {_input_name(t, len(model.inputs)): int(t.shape[-1]) for t in model.inputs}
+    """Signature input names of ``model`` and their channels (RGB before flow, DeepMind's order)."""
+    streams = {_input_name(t, len(model.inputs)): int(t.shape[-1]) for t in model.inputs}
+    return dict(sorted(streams.items(), key=lambda item: -item[1]))
 
 
 __all__ = [

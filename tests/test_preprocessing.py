@@ -174,3 +174,23 @@ def test_preprocess_frames_bad_input(frames, kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         preprocess_frames(frames, **kwargs)
+
+
+@pytest.mark.skipif(
+    __import__("keras").backend.backend() != "tensorflow", reason="sizes unknown until run time exist only in TF graphs"
+)
+@pytest.mark.parametrize("stream,height,width", [("rgb", 240, 320), ("rgb", 320, 240), ("rgb", 137, 241),
+                                                 ("rgb", 256, 300), ("flow", 100, 90), ("flow", 480, 853)])  # fmt: skip
+def test_preprocess_frames_in_a_graph_with_unknown_sizes_matches_numpy(stream, height, width):
+    import tensorflow as tf
+
+    from keras_i3d.preprocessing import preprocess_frames
+
+    channels = 3 if stream == "rgb" else 2
+    spec = tf.TensorSpec([None, None, None, None, channels], tf.float32)
+    graph = tf.function(lambda x: preprocess_frames(x, stream), input_signature=[spec])
+    rng = np.random.default_rng(height + width)
+    frames = rng.uniform(0, 255, (1, 2, height, width, channels)).astype(np.float32)
+    if stream == "flow":
+        frames -= 127.5
+    np.testing.assert_allclose(graph(frames).numpy(), preprocess_frames(frames, stream), atol=1e-6)

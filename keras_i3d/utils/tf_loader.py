@@ -13,7 +13,10 @@ SERVING_EXTRA = 'pip install "keras-i3d[serving]"'
 
 def tensorflow_installed() -> bool:
     """Whether TensorFlow can be imported (without importing it)."""
-    return importlib.util.find_spec("tensorflow") is not None
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # an import hook refused it, or a broken installation
+        return False
 
 
 def import_tensorflow(feature: str):
