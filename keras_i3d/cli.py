@@ -352,7 +352,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.model is not None:
         if args.weights or args.rgb_weights or args.flow_weights:
             raise ValueError("--model is a whole model: it takes no --weights, --rgb-weights or --flow-weights.")
-        model = load_model(args.model)
+        with quiet_framework_startup():  # Keras' loading code imports TensorFlow when it is installed
+            model = load_model(args.model)
     else:
         model = _model_for(args)
     options = serving_options(model, top_k=args.top_k, labels=labels)  # bad options fail before any export work
@@ -369,11 +370,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
 _SIZE_HINT = f" DeepMind's networks take {DEFAULT_SIZE}x{DEFAULT_SIZE} crops; crop or resize the frames."
 
 
-def _add_video_options(p: argparse.ArgumentParser) -> None:
+def _add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stream", choices=("rgb", "flow", "joint"), default="rgb", help="network stream (default rgb)")
     p.add_argument("--weights", help="a preset or .weights.h5 (default kinetics400_<stream>)")
     p.add_argument("--rgb-weights", help="with --stream joint: the RGB stream's weights (default kinetics400_rgb)")
     p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
+
+
+def _add_video_options(p: argparse.ArgumentParser) -> None:
+    _add_network_options(p)
     p.add_argument("--clip-frames", type=int, default=64, help="frames per window (default 64)")
     p.add_argument("--stride", type=int, default=32, help="frames between window starts (default 32)")
     p.add_argument("--batch-size", type=int, default=1, help="windows per forward pass (default 1)")
@@ -474,10 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
         "clips; classify takes uint8 frames of any size (and float TV-L1 flow) and answers with label names.",
     )
     p.add_argument("--out", required=True, help="the model's base path (TF Serving's --model_base_path)")
-    p.add_argument("--stream", choices=("rgb", "flow", "joint"), default="rgb", help="network stream (default rgb)")
-    p.add_argument("--weights", help="a preset or .weights.h5 (default kinetics400_<stream>)")
-    p.add_argument("--rgb-weights", help="with --stream joint: the RGB stream's weights (default kinetics400_rgb)")
-    p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
+    _add_network_options(p)
     p.add_argument("--model", help="a whole .keras model (e.g. fine-tuned) instead of --weights")
     p.add_argument("--version", type=int, help="version number (default: one more than the largest in --out)")
     p.add_argument("--top-k", type=int, help="labels the classify signature returns (default 5)")

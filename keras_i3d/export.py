@@ -193,7 +193,10 @@ def serving_options(
     if labels is None:
         by_classes = {n: dataset for dataset, n in DATASET_CLASSES.items()}
         if classes not in by_classes:
-            raise ValueError(f"The model has {classes} classes, not Kinetics': pass `labels` (one name per class).")
+            raise ValueError(
+                f"The model has {classes} classes, not Kinetics': pass `labels`, one name per class "
+                "(keras-i3d export --labels FILE, one per line)."
+            )
         labels = load_labels(by_classes[classes])
     if isinstance(labels, str) or not all(isinstance(label, str) for label in labels):
         raise ValueError("`labels` must be a sequence of str, one per class.")

@@ -470,3 +470,19 @@ def test_cli_export_refuses_bad_options(tmp_path, capsys, monkeypatch, argv, mes
     assert main(["export", "--out", "out", *argv]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_cli_exports_a_whole_model_with_its_labels(tmp_path, capsys):
+    from keras_i3d.cli import main
+
+    _tiny().save(tmp_path / "tiny.keras")
+    (tmp_path / "labels.txt").write_text("jump\nrun\n")
+    argv = ["export", "--model", str(tmp_path / "tiny.keras"), "--out", str(tmp_path / "m"), "--quiet"]
+    assert main([*argv, "--labels", str(tmp_path / "labels.txt")]) == 2
+    assert "`labels` has 2 names; the model has 3 classes" in capsys.readouterr().err
+    (tmp_path / "labels.txt").write_text("jump\nrun\nsit\n")
+    assert main([*argv, "--labels", str(tmp_path / "labels.txt")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == str(tmp_path / "m" / "1") and out[2].endswith("(top 3)")
+    assert main(argv) == 2
+    assert "(keras-i3d export --labels FILE, one per line)" in capsys.readouterr().err
