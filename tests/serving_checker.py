@@ -11,6 +11,11 @@ Usage: ``python tests/serving_checker.py JOB.json RESULT.json``, where JOB is
 | {..., "rest": "body.json"} | {..., "grpc": "request.pb"}]}``. RESULT maps each
 run's name to ``{"outputs": {name: nested list}}`` or ``{"error": message}``,
 plus ``"imported"``: the blocked packages that were imported anyway.
+
+A run with ``"session": true`` goes the way TF Serving goes instead: the
+SavedModel is loaded as a TF1 graph (tag ``serve``) and the signature's
+tensors are fed to the C++ ``Session::Run`` directly, without the shape
+checks Python's ``Session.run`` adds, as the model server feeds them.
 """
 
 import importlib.abc
@@ -62,6 +67,21 @@ def _grpc_inputs(data: bytes, signature_name: str) -> dict:
     return {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
 
 
+def _session_run(saved_model: str, signature: str, inputs: dict) -> dict:
+    """Runs ``signature`` through ``Session::Run`` of a TF1 graph session, as TF Serving does."""
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], saved_model)
+        definition = meta_graph.signature_def[signature]
+        feeds = {
+            graph.get_tensor_by_name(definition.inputs[name].name)._as_tf_output(): v for name, v in inputs.items()
+        }
+        names = sorted(definition.outputs)
+        fetches = [graph.get_tensor_by_name(definition.outputs[name].name)._as_tf_output() for name in names]
+        values = session._call_tf_sessionrun(None, feeds, fetches, [], None)
+    return dict(zip(names, values, strict=True))
+
+
 def _jsonable(value: np.ndarray):
     if value.dtype.kind in "SO":
         return np.vectorize(lambda b: b.decode())(value).tolist()
@@ -83,11 +103,15 @@ def main(job_path: str, result_path: str) -> None:
         else:
             inputs = {name: np.load(path) for name, path in run["inputs"].items()}
         try:
-            outputs = signature(**{name: tf.constant(value) for name, value in inputs.items()})
+            if run.get("session"):
+                outputs = _session_run(run["saved_model"], run["signature"], inputs)
+            else:
+                outputs = signature(**{name: tf.constant(value) for name, value in inputs.items()})
+                outputs = {name: value.numpy() for name, value in outputs.items()}
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
             results[run["name"]] = {"error": getattr(e, "message", None) or str(e)}
             continue
-        results[run["name"]] = {"outputs": {name: _jsonable(value.numpy()) for name, value in outputs.items()}}
+        results[run["name"]] = {"outputs": {name: _jsonable(value) for name, value in outputs.items()}}
     results["imported"] = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
     with open(result_path, "w") as f:
         json.dump(results, f)

@@ -106,6 +106,10 @@ def served(tmp_path_factory, kinetics400_rgb_model):
     }
     for name, (signature, inputs) in bad.items():
         run(f"bad_{name}", i3d, signature, inputs)
+    # The way TF Serving runs it: a TF1 graph session, tensors fed to Session::Run unchecked.
+    run("session_cricket", i3d, "classify", {"frames": cricket}, session=True)
+    for name in ("rank", "channels", "no_frames"):
+        run(f"bad_session_{name}", i3d, bad[name][0], bad[name][1], session=True)
 
     # Two streams (random weights, 64x64 clips to stay quick).
     two = TwoStreamI3D(rgb_weights=None, flow_weights=None, size=64)
@@ -179,6 +183,27 @@ def test_classify_preprocesses_in_the_graph_as_preprocess_frames_does(served):
 
     labels = load_labels("kinetics400")
     assert [[labels[i] for i in row] for row in outputs["class_ids"]] == outputs["labels"]
+
+
+def test_tf_serving_s_session_path_runs_classify(served):
+    outputs = served["results"]["session_cricket"]["outputs"]
+    assert outputs["labels"][0][0] == "playing cricket"
+    expected = served["results"]["i3d_cricket"]["outputs"]["logits"]
+    assert _relative_error(outputs["logits"], expected) <= 1e-5
+
+
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("rank", "[8,64,64,3] is not compatible with expected shape [?,?,?,?,3]"),
+        ("channels", "[1,8,64,64,4] is not compatible with expected shape [?,?,?,?,3]"),
+        ("no_frames", "classify: `frames` has no frames, shape (1, 0, 64, 64, 3)"),
+    ],
+)
+def test_tf_serving_s_session_path_refuses_bad_requests_clearly(served, name, message):
+    result = served["results"][f"bad_session_{name}"]
+    assert "error" in result, result
+    assert message in result["error"]
 
 
 @pytest.mark.parametrize("form", ["rest", "grpc"])
