@@ -267,26 +267,38 @@ def _compare(served: np.ndarray, expected) -> None:
 
 
 def _free_frames(config):
-    """Makes every ``InputLayer`` in a model config take any number of frames (in place)."""
+    """A copy of a model config that takes any number of frames.
+
+    Frees the frame axis of every 5D shape the config records: the
+    ``InputLayer`` batch shapes, and the input shapes layers were built with
+    (``build_config``), which layers such as ``ClipShapeCheck`` take as the
+    clip shape they accept.
+    """
     if isinstance(config, dict):
-        if config.get("class_name") == "InputLayer":
-            inner = config.get("config", {})
-            shape = inner.get("batch_shape")
-            if shape is not None and len(shape) == 5:
-                inner["batch_shape"] = [shape[0], None, *shape[2:]]
-        for value in config.values():
-            _free_frames(value)
-    elif isinstance(config, list):
-        for value in config:
-            _free_frames(value)
+        return {
+            key: _free_shape(value) if key in ("batch_shape", "input_shape") else _free_frames(value)
+            for key, value in config.items()
+        }
+    if isinstance(config, (list, tuple)):
+        return [_free_frames(value) for value in config]
+    return config
+
+
+def _free_shape(shape):
+    """``shape`` (or each of several shapes) with the frame axis of 5D shapes set to ``None``."""
+    if isinstance(shape, dict):
+        return {key: _free_shape(value) for key, value in shape.items()}
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple, dict)) for s in shape):
+        return [_free_shape(s) for s in shape]
+    if isinstance(shape, (list, tuple)) and len(shape) == 5:
+        return [shape[0], None, *shape[2:]]
+    return shape
 
 
 def _serving_network(model: keras.Model) -> keras.Model:
     """A copy of ``model`` (same weights) that takes any number of frames."""
     try:
-        config = model.get_config()
-        _free_frames(config)
-        network = model.__class__.from_config(config)
+        network = model.__class__.from_config(_free_frames(model.get_config()))
         network.set_weights(model.get_weights())
     except Exception as e:
         raise ExportError(

@@ -111,9 +111,22 @@ def served(tmp_path_factory, kinetics400_rgb_model):
     for name in ("rank", "channels", "no_frames"):
         run(f"bad_session_{name}", i3d, bad[name][0], bad[name][1], session=True)
 
-    # Two streams (random weights, 64x64 clips to stay quick).
-    two = TwoStreamI3D(rgb_weights=None, flow_weights=None, size=64)
+    # A model built for a fixed number of frames is exported for any number.
+    import keras_i3d
+
+    fixed = keras_i3d.I3D(weights=None, input_shape=(8, 32, 32, 3))
+    fixed_dir = export.export_saved_model(fixed, root / "fixed")
+    free = keras_i3d.I3D(weights=None, input_shape=(None, 32, 32, 3))
+    free.set_weights(fixed.get_weights())
+    twelve = rng.uniform(-1, 1, (1, 12, 32, 32, 3)).astype(np.float32)
+    run("fixed_default", fixed_dir, "serving_default", {"clips": twelve})
+    expected["fixed_default"] = _logits(free, twelve)
+
+    # Two streams (random weights, 64x64 clips of 8 frames to stay quick; the export takes any number).
+    two = TwoStreamI3D(rgb_weights=None, flow_weights=None, size=64, frames=8)
     two_dir = export.export_saved_model(two, root / "two_stream", top_k=3)
+    two_free = TwoStreamI3D(rgb_weights=None, flow_weights=None, size=64)
+    two_free.set_weights(two.get_weights())
     clips = {"rgb": clip[:, :8, :64, :64], "flow": rng.uniform(-1, 1, (1, 8, 64, 64, 2)).astype(np.float32)}
     run("two_default", two_dir, "serving_default", clips)
     expected["two_default"] = _logits(two, clips)
@@ -125,7 +138,7 @@ def served(tmp_path_factory, kinetics400_rgb_model):
         "rgb": preprocess_frames(rgb, size=64, short_side=73),
         "flow": preprocess_frames(padded, "flow", 64, 73),
     }
-    expected["two_classify"] = _logits(two, prepared)
+    expected["two_classify"] = _logits(two_free, prepared)  # 9 frames: more than `two` was built for
     run("bad_two_batch", two_dir, "classify", {"rgb": np.concatenate([rgb, rgb]), "flow": flow})
     run("bad_two_frames", two_dir, "classify", {"rgb": rgb, "flow": flow[:, :6]})
     run("bad_two_nan", two_dir, "classify", {"rgb": rgb, "flow": np.full_like(flow, np.nan)})
@@ -237,6 +250,11 @@ def test_bad_requests_fail_with_a_message_naming_the_problem(served, name, messa
     result = served["results"][f"bad_{name}"]
     assert "error" in result, result
     assert message in result["error"]
+
+
+def test_a_model_built_for_fixed_frames_is_served_for_any(served):
+    logits = served["results"]["fixed_default"]["outputs"]["logits"]
+    assert _relative_error(logits, served["expected"]["fixed_default"]) <= 1e-4
 
 
 def test_two_stream_signatures(served):
