@@ -244,7 +244,7 @@ def _input_name(tensor, count: int) -> str:
 
 def _logits_model(model: keras.Model, logits_layer: str):
     """Calls ``model``'s graph up to ``logits_layer``, taking the signature's input names."""
-    sub = keras.Model(model.inputs, model.get_layer(logits_layer).output)
+    sub = keras.Model(model.inputs, model.get_layer(logits_layer).output)  # called with a list, in this order
 
     def call(inputs: dict, training: bool = False):
         return sub([inputs[_input_name(t, len(model.inputs))] for t in model.inputs], training=training)

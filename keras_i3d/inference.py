@@ -152,7 +152,8 @@ def _extractor(network: keras.Model, endpoints: tuple[str, ...]) -> tuple[keras.
         outputs[endpoint] = network.get_layer(endpoint).output
     if not outputs:
         raise ValueError("This model has no classifier; ask for features with `endpoints`.")
-    return keras.Model(network.inputs, outputs, name=f"{network.name}_windows"), has_logits
+    # `network.input` (not `.inputs`): a single tensor, so calling it with one array matches its structure.
+    return keras.Model(network.input, outputs, name=f"{network.name}_windows"), has_logits
 
 
 def _crop_size(network: keras.Model, size: int | None) -> int:
