@@ -29,8 +29,14 @@ with quiet_framework_startup():
     from keras_i3d.architecture import DEFAULT_SIZE, VALID_ENDPOINTS
     from keras_i3d.checkpoints import convert_checkpoint
     from keras_i3d.clip_checks import check_clip
-    from keras_i3d.errors import ExportError, FileAccessError, InputError, KerasI3DError
-    from keras_i3d.export import describe_signatures, export_saved_model, model_streams, serving_options
+    from keras_i3d.errors import FileAccessError, InputError, KerasI3DError
+    from keras_i3d.export import (
+        check_version_free,
+        describe_signatures,
+        export_saved_model,
+        model_streams,
+        serving_options,
+    )
     from keras_i3d.flow import cached_flow_path, flow_cache_key, video_flow
     from keras_i3d.flow_pictures import save_flow_picture
     from keras_i3d.i3d import I3D, load_model
@@ -346,8 +352,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise ValueError(f"--top-k must be at least 1; got {args.top_k}.")
     if args.version is not None and args.version < 1:
         raise ValueError(f"--version must be at least 1; got {args.version}.")
-    if args.version is not None and (Path(args.out) / str(args.version)).exists():
-        raise ExportError(f"{Path(args.out) / str(args.version)} exists; versions are never overwritten.")
+    check_version_free(args.out, args.version)  # before the model is built
     labels = _read_label_file(args.labels) if args.labels is not None else None
     if args.model is not None:
         if args.weights or args.rgb_weights or args.flow_weights:

@@ -141,8 +141,7 @@ def export_saved_model(
     if not tensorflow_installed():
         import_tensorflow("Exporting a SavedModel")  # raises MissingExtraError
     export_dir = ensure_writable_dir(export_dir)
-    if version is not None and (export_dir / str(version)).exists():
-        raise ExportError(f"{export_dir / str(version)} exists; versions are never overwritten. Pick another.")
+    check_version_free(export_dir, version)
     steps = ["trace and write (TensorFlow)", "verify", "publish"]
     if keras.backend.backend() != "tensorflow":
         steps.insert(0, f"save for TensorFlow ({keras.backend.backend()})")
@@ -525,6 +524,12 @@ def existing_versions(export_dir: str | os.PathLike) -> list[int]:
     return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir())
 
 
+def check_version_free(export_dir: str | os.PathLike, version: int | None) -> None:
+    """Raises `ExportError` if the requested ``version`` already exists in ``export_dir`` (``None``: any is free)."""
+    if version is not None and (Path(export_dir) / str(version)).exists():
+        raise ExportError(f"{Path(export_dir) / str(version)} exists; versions are never overwritten. Pick another.")
+
+
 def _publish(source: Path, export_dir: Path, version: int | None) -> Path:
     """Renames the finished SavedModel to its version folder (atomic; never over an existing version)."""
     if not (source / "saved_model.pb").is_file():
@@ -533,8 +538,7 @@ def _publish(source: Path, export_dir: Path, version: int | None) -> Path:
         number = version if version is not None else max(existing_versions(export_dir), default=0) + 1
         final = export_dir / str(number)
         if final.exists():  # os.rename would replace an empty folder
-            if version is not None:
-                raise ExportError(f"{final} exists; versions are never overwritten. Pick another.")
+            check_version_free(export_dir, version)  # raises for a requested version
             continue
         try:
             os.rename(source, final)
@@ -569,6 +573,7 @@ def model_streams(model: keras.Model) -> dict[str, int]:
 __all__ = [
     "SERVING_EXTRA",
     "ServingOptions",
+    "check_version_free",
     "describe_signatures",
     "existing_versions",
     "export_saved_model",
