@@ -1,4 +1,4 @@
-"""The ``keras-i3d`` command: presets, download, convert, classify, features, flow, export.
+"""The ``keras-i3d`` command: presets, download, convert, classify, features, flow, export, dataset, finetune, bench.
 
 Prints only what was asked for: the backend framework's start-up log lines
 are silenced while it loads, and errors (usage errors too) are one line on
@@ -28,6 +28,7 @@ with quiet_framework_startup():
     from keras_i3d import presets as presets_lib
     from keras_i3d.architecture import DEFAULT_SIZE, VALID_ENDPOINTS
     from keras_i3d.checkpoints import convert_checkpoint
+    from keras_i3d.cli_training import add_training_commands
     from keras_i3d.clip_checks import check_clip
     from keras_i3d.errors import FileAccessError, InputError, KerasI3DError
     from keras_i3d.export import (
@@ -44,7 +45,7 @@ with quiet_framework_startup():
     from keras_i3d.plots import plot_timeline
     from keras_i3d.two_stream import TwoStreamI3D
     from keras_i3d.utils import files
-    from keras_i3d.video import check_video_file, probe_video, read_gif
+    from keras_i3d.video import VIDEO_SUFFIXES, check_video_file, probe_video, read_gif
     from keras_i3d.weights_files import describe_weights_file
 
 
@@ -101,12 +102,6 @@ def _load_npy(source: str) -> np.ndarray:
         raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
     except (OSError, EOFError) as e:
         raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
-
-
-#: File suffixes a folder is searched for (anything else FFmpeg reads works when named directly).
-VIDEO_SUFFIXES = (
-    ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv", ".3gp", ".ts", ".gif",
-)  # fmt: skip
 
 
 def _inputs(source: str) -> tuple[list[Path], Path | None]:
@@ -393,6 +388,11 @@ def _add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
+def _add_common_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``keras-i3d``."""
     parser = OneLineArgumentParser(prog="keras-i3d", description="DeepMind's I3D video network for Keras 3.")
@@ -493,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.set_defaults(func=_cmd_export)
+    add_training_commands(sub, _add_common_options)
     return parser
 
 

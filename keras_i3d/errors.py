@@ -42,6 +42,10 @@ class VideoError(InputError):
     """A video file cannot be read: missing, a folder, empty, truncated, corrupt or not a video."""
 
 
+class DatasetError(InputError):
+    """A video dataset cannot be written or read: a bad source, an empty class, missing or foreign shards."""
+
+
 class ExportError(KerasI3DError, RuntimeError):
     """A SavedModel could not be exported: the version exists, or TensorFlow failed to trace, write or reload it.
 

@@ -1,4 +1,4 @@
-"""Pictures of predictions: the timeline of a video's top classes (matplotlib, the [video] extra)."""
+"""Pictures: the timeline of a video's top classes, learning curves (matplotlib, the [video] extra)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,52 @@ def plot_timeline(prediction, path: str | os.PathLike, top: int = 5, title: str 
         axes.set_title(title or f"{name}: {classes[0]}", fontsize=11)
         axes.grid(alpha=0.3)
         axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+        figure.tight_layout()
+        with atomic_path(path, suffix=path.suffix) as tmp:
+            figure.savefig(tmp, format=path.suffix.lower().lstrip(".").replace("jpg", "jpeg"))
+    finally:
+        pyplot.close(figure)
+    return path
+
+
+def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title: str | None = None) -> Path:
+    """Draws learning curves: loss and accuracy per epoch, training and validation.
+
+    Args:
+        history: ``keras.callbacks.History.history``-style lists by metric
+            (``loss``, ``val_loss``, ``accuracy``, ...); missing ones are skipped.
+        path: the picture (``.png``, ``.svg``, ``.pdf`` or ``.jpg``), written atomically.
+        title: the figure's title.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: for another suffix or an empty history.
+        MissingExtraError: without matplotlib.
+    """
+    require_extra(pyplot, "matplotlib", "Plotting")
+    path = Path(path)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise ValueError(f"The learning curves are a {', '.join(_SUFFIXES)} picture; got {path.name}.")
+    if not history.get("loss"):
+        raise ValueError("The history holds no epochs (no 'loss' values).")
+    figure, panels = pyplot.subplots(1, 2, figsize=(9, 3.6), dpi=110)
+    try:
+        for axes, metric in zip(panels, ("loss", "accuracy"), strict=True):
+            for prefix, style in (("", "-"), ("val_", "--")):
+                values = history.get(prefix + metric)
+                if values:
+                    epochs = np.arange(1, len(values) + 1)
+                    axes.plot(epochs, values, style, marker="o", markersize=3, label=prefix.rstrip("_") or "train")
+            axes.set_xlabel("epoch")
+            axes.set_ylabel(metric)
+            axes.grid(alpha=0.3)
+            if axes.lines:
+                axes.legend(fontsize=8, frameon=False)
+            if metric == "accuracy":
+                axes.set_ylim(0, 1.02)
+        figure.suptitle(title or "learning curves", fontsize=11)
         figure.tight_layout()
         with atomic_path(path, suffix=path.suffix) as tmp:
             figure.savefig(tmp, format=path.suffix.lower().lstrip(".").replace("jpg", "jpeg"))

@@ -34,6 +34,10 @@ except ImportError:  # pragma: no cover - exercised in a process without PyAV
 MAX_DECODED_BYTES = 4 << 30
 #: DeepMind's frame rate.
 DEFAULT_FPS = 25.0
+#: File suffixes folders are searched for (anything else FFmpeg reads works when named directly).
+VIDEO_SUFFIXES = (
+    ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv", ".3gp", ".ts", ".gif",
+)  # fmt: skip
 #: The command that installs the video dependencies.
 VIDEO_EXTRA = 'pip install "keras-i3d[video]"'
 

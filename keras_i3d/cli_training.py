@@ -1,0 +1,139 @@
+"""The training commands of ``keras-i3d``: ``dataset``, ``finetune`` and ``bench --pipeline``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from keras_i3d.utils.quiet import quiet_framework_startup
+
+with quiet_framework_startup():
+    from keras_i3d.architecture import VALID_ENDPOINTS
+    from keras_i3d.bench import bench_pipeline, cpu_name
+    from keras_i3d.dataset_writer import write_dataset
+    from keras_i3d.finetune import DEFAULT_LEARNING_RATE, finetune
+    from keras_i3d.transfer import DEFAULT_DROPOUT
+
+
+def _positive(value: int | float | None, option: str) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{option} must be positive; got {value}.")
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    for value, option in ((args.shards, "--shards"), (args.fps, "--fps"), (args.workers, "--workers")):
+        _positive(value, option)
+    summary = write_dataset(
+        args.source, args.out, flow=args.flow, shards=args.shards, fps=args.fps, short_side=args.short_side,
+        workers=args.workers, progress=not args.quiet,
+    )  # fmt: skip
+    print(
+        f"{summary.out_dir}: {summary.videos} videos, {len(summary.labels)} classes, {summary.frames} frames "
+        f"in {len(summary.shards)} shards"
+        + (f" ({summary.resumed} kept from an earlier run)" if summary.resumed else "")
+    )
+    if summary.skipped:
+        print(f"skipped {len(summary.skipped)} unreadable videos (listed in {summary.out_dir / 'skipped.txt'}):")
+        for path, reason in summary.skipped:
+            print(f"  {path}: {reason}")
+    return 0
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    for value, option in ((args.frames, "--frames"), (args.size, "--size"), (args.batch_size, "--batch-size")):
+        _positive(value, option)
+    _positive(args.epochs, "--epochs")
+    _positive(args.lr, "--lr")
+    weights = None if args.weights == "none" else (args.weights or f"kinetics400_{args.stream}")
+    result = finetune(
+        args.dataset, args.out, weights=weights, stream=args.stream, frames=args.frames, size=args.size,
+        batch_size=args.batch_size, epochs=args.epochs, freeze_until=None if args.freeze_until == "none" else
+        args.freeze_until, learning_rate=args.lr, dropout_rate=args.dropout, val=args.val, seed=args.seed,
+        verbose=0 if args.quiet else "auto",
+    )  # fmt: skip
+    last = {k: v[-1] for k, v in result.history.items()}
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in sorted(last.items()))
+    print(f"{result.model} ({len(result.labels)} classes; {result.seconds:.0f} s): {scores}")
+    print(f"  log {result.log}, curves {result.curves}, labels {result.model.with_suffix('').name}.labels.txt")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.pipeline is None:
+        raise ValueError("Say what to measure: --pipeline DATASET.")
+    _positive(args.seconds, "--seconds")
+    rates = bench_pipeline(
+        args.pipeline, frames=args.frames, size=args.size, batch_size=args.batch_size, seconds=args.seconds,
+        threads=args.threads, raw=not args.no_raw,
+    )  # fmt: skip
+    print(f"input pipeline, {args.frames} x {args.size}x{args.size} RGB clips, {cpu_name()}, {os.cpu_count()} cores")
+    for rate in rates:
+        print(
+            f"  {rate.source:9s}  {rate.clips_per_second:8.2f} clips/s on {rate.cores} core(s) = "
+            f"{rate.clips_per_second_per_core:7.2f} clips/s per core  ({rate.clips} clips in {rate.seconds:.1f} s)"
+        )
+    return 0
+
+
+def add_training_commands(sub, common) -> None:
+    """Adds ``dataset``, ``finetune`` and ``bench`` to the subcommands; ``common`` adds --quiet/--debug."""
+    p = sub.add_parser(
+        "dataset",
+        help="videos (class folders or a CSV) -> sharded TFRecords of JPEG frames (and TV-L1 flow) for training",
+        description="Write a folder of class folders of videos (UCF-101's layout), or a CSV of path,label[,start,end], "
+        "as sharded TFRecords of tf.train.SequenceExample: JPEG frames at 25 fps, short side 256, optionally TV-L1 "
+        "flow; plus labels.txt and manifest.json. Rerun to resume an interrupted run.",
+    )
+    p.add_argument("source", help="a folder of class folders of videos, or a CSV of path,label[,start,end]")
+    p.add_argument("out", help="the dataset folder")
+    p.add_argument("--flow", action="store_true", help="also store TV-L1 optical flow (slow)")
+    p.add_argument("--shards", type=int, help="number of TFRecord files (default: one per 32 videos)")
+    p.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
+    p.add_argument("--short-side", type=int, default=256, help="stored frames' short side (default 256)")
+    p.add_argument("--workers", type=int, help="decoding processes (default: one per core)")
+    common(p)
+    p.set_defaults(func=_cmd_dataset)
+
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a pre-trained I3D on a `keras-i3d dataset` (new head, early blocks frozen)",
+        description="Fine-tune pre-trained I3D on a dataset written by `keras-i3d dataset`: DeepMind's head "
+        "re-initialised for its classes, blocks up to --freeze-until frozen (BatchNorm in inference mode), SGD "
+        "with momentum 0.9, random crops and flips. Writes the model, a checkpoint per epoch, a CSV log and a "
+        "learning-curve picture.",
+    )
+    p.add_argument("dataset", help="a `keras-i3d dataset` folder or a glob of its TFRecords")
+    p.add_argument("--out", required=True, help="the fine-tuned model (.keras)")
+    p.add_argument("--weights", help="a preset, a .weights.h5, or 'none' (default kinetics400_<stream>)")
+    p.add_argument("--stream", choices=("rgb", "flow"), default="rgb", help="stream (default rgb)")
+    p.add_argument("--frames", type=int, default=64, help="frames per clip (default 64)")
+    p.add_argument("--size", type=int, default=224, help="crop size (default 224)")
+    p.add_argument("--batch-size", type=int, default=8, help="clips per step (default 8)")
+    p.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
+    p.add_argument(
+        "--freeze-until",
+        default="Mixed_4f",
+        choices=(*VALID_ENDPOINTS[:-2], "none"),
+        metavar="ENDPOINT",
+        help="freeze up to this endpoint, or 'none' (default Mixed_4f)",
+    )
+    p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help=f"learning rate ({DEFAULT_LEARNING_RATE})")
+    p.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT, help=f"dropout (default {DEFAULT_DROPOUT})")
+    p.add_argument("--val", help="validation dataset, evaluated on centre clips after each epoch")
+    p.add_argument("--seed", type=int, help="seed for a deterministic run")
+    common(p)
+    p.set_defaults(func=_cmd_finetune)
+
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks: --pipeline DATASET measures clips/s per core from TFRecords and from raw videos",
+    )
+    p.add_argument("--pipeline", metavar="DATASET", help="a `keras-i3d dataset` folder to read training clips from")
+    p.add_argument("--frames", type=int, default=64, help="frames per clip (default 64)")
+    p.add_argument("--size", type=int, default=224, help="crop size (default 224)")
+    p.add_argument("--batch-size", type=int, default=8, help="clips per batch (default 8)")
+    p.add_argument("--seconds", type=float, default=20.0, help="seconds measured per source (default 20)")
+    p.add_argument("--threads", type=int, help="tf.data threads (default: all cores)")
+    p.add_argument("--no-raw", action="store_true", help="skip decoding the source videos")
+    common(p)
+    p.set_defaults(func=_cmd_bench)
