@@ -1,8 +1,10 @@
 """keras_i3d: DeepMind's I3D video network for Keras 3 (TensorFlow, JAX, PyTorch).
 
-The public names below load on first use (PEP 562), so ``import keras_i3d``
-stays cheap and the ``keras-i3d`` command can quiet the backend framework
-before Keras starts it.
+Importing the package registers its Keras classes (the model class and
+custom layers), so ``keras.saving.load_model`` reads saved I3D models (a
+fine-tuned one, say) after ``import keras_i3d``; Keras starts here with the
+backend framework's start-up log lines silenced. The other public names load
+on first use (PEP 562).
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from keras_i3d.utils.quiet import quiet_framework_startup
 from keras_i3d.version import __version__
+
+with quiet_framework_startup():  # registers I3DModel and the custom layers with Keras
+    from keras_i3d import i3d_model, layers  # noqa: F401
 
 _EXPORTS = {
     "I3D": "keras_i3d.i3d",
