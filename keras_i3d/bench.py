@@ -112,7 +112,9 @@ def source_videos(dataset) -> list[str]:
         return []
     with tf.io.gfile.GFile(plan_path) as f:
         plan = json.loads(f.read())
-    return sorted(e["path"] for shard in plan["shards"] for e in shard if e["path"] not in skipped and os.path.isfile(e["path"]))
+    return sorted(
+        e["path"] for shard in plan["shards"] for e in shard if e["path"] not in skipped and os.path.isfile(e["path"])
+    )
 
 
 def bench_pipeline(

@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import random
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -429,7 +430,8 @@ def _write_shard(tf, path: Path, shard: list[VideoEntry], results: Iterator[dict
             bar.update()
             if "error" in record:
                 summary["skipped"].append([entry.path, record["error"]])
-                bar.write(f"skipped {entry.path}: {record['error']}")
+                if not bar.disable:  # the summary lists them too; this says so as it happens
+                    bar.write(f"skipped {entry.path}: {record['error']}", file=sys.stderr)
                 continue
             writer.write(sequence_example(tf, record, label_index[entry.label], fps))
             summary["videos"] += 1

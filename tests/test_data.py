@@ -7,7 +7,6 @@ import os
 
 import numpy as np
 import pytest
-from synthetic_videos import moving_square, numbered_frames, write_video
 
 from keras_i3d import record_format as rf
 from keras_i3d.data import clip_dataset, dataset_info
@@ -17,6 +16,7 @@ from keras_i3d.flow import iter_flow
 from keras_i3d.preprocessing import resize_short_side
 from keras_i3d.utils.tf_loader import import_tensorflow
 from keras_i3d.video import iter_frames
+from tests.synthetic_videos import moving_square, numbered_frames, write_video
 
 tf = import_tensorflow("the tests")
 SHORT = 48  # stored short side: small videos keep the tests fast

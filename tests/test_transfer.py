@@ -5,12 +5,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from synthetic_videos import moving_square, write_video
 
 from keras_i3d import I3D, TwoStreamI3D
 from keras_i3d.data import clip_dataset
 from keras_i3d.dataset_writer import write_dataset
 from keras_i3d.transfer import fine_tuning_model, freeze_until, layer_endpoint, replace_head
+from tests.synthetic_videos import moving_square, write_video
 
 SIZE, FRAMES = 32, 8
 
