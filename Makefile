@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 KINETICS_I3D_DATA ?= $(abspath $(wildcard ../shared/kinetics-i3d))
 export KINETICS_I3D_DATA
 
-.PHONY: install test test-tensorflow test-jax test-torch lint demo clean
+.PHONY: install test test-s3 lint demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ test: install lint
 	  KERAS_BACKEND=$$b $(PY) -m pytest tests $(PYTEST_ARGS); \
 	done
 
+# test-tensorflow, test-jax, test-torch (not .PHONY: make skips pattern rules for phony targets)
 test-%: install
 	KERAS_BACKEND=$* $(PY) -m pytest tests $(PYTEST_ARGS)
+
+# s3:// datasets (tensorflow-io) against a local moto server, in their own venv (.venv-s3).
+test-s3:
+	PYTHON=$(PYTHON) bash .ci/s3_check.sh
 
 demo: install
 	$(PY) examples/classify_cricket.py

@@ -46,6 +46,7 @@ _EXPORTS = {
     "TensorBundle": "keras_i3d.tensor_bundle",
     "CheckpointError": "keras_i3d.errors",
     "ConversionError": "keras_i3d.errors",
+    "DatasetError": "keras_i3d.errors",
     "DownloadError": "keras_i3d.errors",
     "ExportError": "keras_i3d.errors",
     "FileAccessError": "keras_i3d.errors",
@@ -66,6 +67,7 @@ __all__ = [
     "VALID_ENDPOINTS",
     "CheckpointError",
     "ConversionError",
+    "DatasetError",
     "DownloadError",
     "ExportError",
     "FileAccessError",
@@ -115,6 +117,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from keras_i3d.errors import (
         CheckpointError,
         ConversionError,
+        DatasetError,
         DownloadError,
         ExportError,
         FileAccessError,

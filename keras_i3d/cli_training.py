@@ -11,7 +11,7 @@ with quiet_framework_startup():
     from keras_i3d.architecture import VALID_ENDPOINTS
     from keras_i3d.bench import bench_pipeline, cpu_name
     from keras_i3d.dataset_writer import write_dataset
-    from keras_i3d.finetune import DEFAULT_LEARNING_RATE, finetune
+    from keras_i3d.finetune import DEFAULT_LEARNING_RATE, OPTIMIZERS, finetune
     from keras_i3d.transfer import DEFAULT_DROPOUT
 
 
@@ -48,8 +48,8 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
     result = finetune(
         args.dataset, args.out, weights=weights, stream=args.stream, frames=args.frames, size=args.size,
         batch_size=args.batch_size, epochs=args.epochs, freeze_until=None if args.freeze_until == "none" else
-        args.freeze_until, learning_rate=args.lr, dropout_rate=args.dropout, val=args.val, seed=args.seed,
-        verbose=0 if args.quiet else "auto",
+        args.freeze_until, learning_rate=args.lr, optimizer=args.optimizer, dropout_rate=args.dropout,
+        val=args.val, seed=args.seed, train_batch_norm=args.train_batch_norm, verbose=0 if args.quiet else "auto",
     )  # fmt: skip
     last = {k: v[-1] for k, v in result.history.items()}
     scores = ", ".join(f"{k} {v:.4f}" for k, v in sorted(last.items()))
@@ -98,8 +98,8 @@ def add_training_commands(sub, common) -> None:
         "finetune",
         help="fine-tune a pre-trained I3D on a `keras-i3d dataset` (new head, early blocks frozen)",
         description="Fine-tune pre-trained I3D on a dataset written by `keras-i3d dataset`: DeepMind's head "
-        "re-initialised for its classes, blocks up to --freeze-until frozen (BatchNorm in inference mode), SGD "
-        "with momentum 0.9, random crops and flips. Writes the model, a checkpoint per epoch, a CSV log and a "
+        "re-initialised for its classes, blocks up to --freeze-until frozen, BatchNorm in inference mode, Adam "
+        "(or SGD with momentum 0.9), random crops and flips. Writes the model, a checkpoint per epoch, a CSV log and a "
         "learning-curve picture.",
     )
     p.add_argument("dataset", help="a `keras-i3d dataset` folder or a glob of its TFRecords")
@@ -118,9 +118,13 @@ def add_training_commands(sub, common) -> None:
         help="freeze up to this endpoint, or 'none' (default Mixed_4f)",
     )
     p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help=f"learning rate ({DEFAULT_LEARNING_RATE})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="adam (default) or sgd (momentum 0.9)")
     p.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT, help=f"dropout (default {DEFAULT_DROPOUT})")
     p.add_argument("--val", help="validation dataset, evaluated on centre clips after each epoch")
     p.add_argument("--seed", type=int, help="seed for a deterministic run")
+    p.add_argument(
+        "--train-batch-norm", action="store_true", help="BatchNorm of trained blocks on batch statistics (default: off)"
+    )
     common(p)
     p.set_defaults(func=_cmd_finetune)
 

@@ -1,8 +1,8 @@
 """`finetune`: the fine-tuning recipe as one call (``keras-i3d finetune``).
 
 Pre-trained I3D features, DeepMind's head re-initialised for the new classes,
-blocks up to an endpoint frozen (their BatchNorm in inference mode), SGD with
-momentum, the paper's augmentation (`keras_i3d.data.clip_dataset`), a
+blocks up to an endpoint frozen, BatchNorm in inference mode, Adam (or SGD
+with momentum), the paper's augmentation (`keras_i3d.data.clip_dataset`), a
 checkpoint per epoch, a CSV log and a learning-curve picture.
 """
 
@@ -22,8 +22,9 @@ from keras_i3d.transfer import DEFAULT_DROPOUT, fine_tuning_model
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, ensure_writable_file, write_text_atomic
 from keras_i3d.utils.quiet import quiet_framework_startup
 
-#: SGD with momentum, as upstream trained.
-DEFAULT_LEARNING_RATE = 1e-2
+#: Optimizers `finetune` offers: Adam (default; robust on small datasets) or SGD with momentum 0.9 (upstream's).
+OPTIMIZERS = ("adam", "sgd")
+DEFAULT_LEARNING_RATE = 1e-4
 MOMENTUM = 0.9
 
 
@@ -98,9 +99,11 @@ def finetune(
     epochs: int = 10,
     freeze_until: str | None = "Mixed_4f",
     learning_rate: float = DEFAULT_LEARNING_RATE,
+    optimizer: str = "adam",
     dropout_rate: float = DEFAULT_DROPOUT,
     val: str | os.PathLike | None = None,
     seed: int | None = None,
+    train_batch_norm: bool = False,
     verbose: int | str = "auto",
 ) -> FinetuneResult:
     """Fine-tunes a pre-trained I3D on a `keras-i3d dataset` and saves it as ``.keras``.
@@ -117,10 +120,13 @@ def finetune(
         batch_size: clips per step.
         epochs: passes over the training data.
         freeze_until: freeze up to this endpoint (``None``: train everything).
-        learning_rate: SGD learning rate (momentum 0.9).
+        learning_rate: the optimizer's learning rate.
+        optimizer: ``"adam"`` or ``"sgd"`` (momentum 0.9).
         dropout_rate: dropout before the new classifier.
         val: validation data (centre clips), evaluated after every epoch.
         seed: makes data order and augmentation deterministic.
+        train_batch_norm: train BatchNorm on batch statistics in the unfrozen
+            blocks (default: inference mode, see `keras_i3d.transfer`).
         verbose: Keras' ``fit`` verbosity (``0`` silent).
 
     Returns:
@@ -137,6 +143,8 @@ def finetune(
             raise ValueError(f"`{name}` must be a positive int; got {value!r}.")
     if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise ValueError(f"`learning_rate` must be a positive number; got {learning_rate!r}.")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"`optimizer` must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}.")
     paths = output_paths(out)
     ensure_writable_file(paths["model"])
     info = dataset_info(dataset)
@@ -151,9 +159,13 @@ def finetune(
         validation = clip_dataset(val, frames, size, batch_size, training=False, stream=stream, seed=seed)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = fine_tuning_model(weights, len(info.labels), freeze_until, stream, None, size, dropout_rate)
+    model = fine_tuning_model(
+        weights, len(info.labels), freeze_until, stream, None, size, dropout_rate, train_batch_norm
+    )
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate, momentum=MOMENTUM),
+        optimizer=keras.optimizers.Adam(learning_rate)
+        if optimizer == "adam"
+        else keras.optimizers.SGD(learning_rate, momentum=MOMENTUM),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

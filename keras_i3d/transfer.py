@@ -15,8 +15,16 @@ over time), so the new model takes clips of any length like the original:
 
 Frozen layers are ``trainable = False``; for BatchNormalization that also
 means inference mode (Keras 3 semantics): frozen parts use and keep the
-pre-trained moving statistics, which is also what makes training on several
-replicas equal to one (see `keras_i3d.distribute`).
+pre-trained moving statistics.
+
+The recipe (`fine_tuning_model`) also keeps the BatchNorm layers of the
+trained blocks in inference mode (`freeze_batch_norm`), as Keras' transfer
+learning guide advises: with small batches, batch statistics are noisy, and
+DeepMind's moving averages (momentum 0.999) would take thousands of steps to
+follow them, so a model trained on batch statistics is evaluated on
+different ones (measured on ``examples/finetune.py``: validation loss rose
+while training loss fell). It also makes training on several replicas equal
+to training on one (see `keras_i3d.distribute`).
 """
 
 from __future__ import annotations
@@ -142,6 +150,24 @@ def freeze_until(model: keras.Model, endpoint: str | None) -> list[str]:
     return frozen
 
 
+def freeze_batch_norm(model: keras.Model) -> list[str]:
+    """Puts every BatchNormalization layer in inference mode (``trainable = False``).
+
+    Their moving statistics are used and kept, and their offsets (``beta``)
+    are not trained; the convolutions around them still are. Recompile the
+    model afterwards.
+
+    Returns:
+        The names of the BatchNormalization layers.
+    """
+    names = []
+    for layer in _leaf_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+            names.append(layer.name)
+    return names
+
+
 def fine_tuning_model(
     weights: str | None,
     classes: int,
@@ -150,6 +176,7 @@ def fine_tuning_model(
     frames: int | None = None,
     size: int = 224,
     dropout_rate: float = DEFAULT_DROPOUT,
+    train_batch_norm: bool = False,
 ) -> keras.Model:
     """The fine-tuning recipe's model: pre-trained features, a new head, early blocks frozen.
 
@@ -161,6 +188,9 @@ def fine_tuning_model(
         frames: clip length the model is built for (``None``: any).
         size: crop size.
         dropout_rate: dropout before the new classifier.
+        train_batch_norm: let the BatchNorm layers of the trained blocks use
+            and update batch statistics (default: inference mode everywhere,
+            see `freeze_batch_norm`).
 
     Returns:
         An uncompiled `I3DModel` with a softmax ``Predictions`` output.
@@ -170,4 +200,6 @@ def fine_tuning_model(
     base = I3D(include_top=False, weights=weights, input_shape=(frames, size, size, STREAM_CHANNELS[stream]))
     model = replace_head(base, classes, dropout_rate, name="i3d_finetuned")
     freeze_until(model, freeze_until_endpoint)
+    if not train_batch_norm:
+        freeze_batch_norm(model)
     return model

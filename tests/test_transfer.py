@@ -9,7 +9,7 @@ import pytest
 from keras_i3d import I3D, TwoStreamI3D
 from keras_i3d.data import clip_dataset
 from keras_i3d.dataset_writer import write_dataset
-from keras_i3d.transfer import fine_tuning_model, freeze_until, layer_endpoint, replace_head
+from keras_i3d.transfer import fine_tuning_model, freeze_batch_norm, freeze_until, layer_endpoint, replace_head
 from tests.synthetic_videos import moving_square, write_video
 
 SIZE, FRAMES = 32, 8
@@ -59,7 +59,7 @@ def test_replace_head_keeps_backbone_weights():
 
 
 def test_freeze_until_endpoint():
-    model = fine_tuning_model(None, 2, "Mixed_4f", size=SIZE)
+    model = fine_tuning_model(None, 2, "Mixed_4f", size=SIZE, train_batch_norm=True)
     for layer in model.layers:
         endpoint = layer_endpoint(layer.name)
         if layer.weights and endpoint in ("Conv3d_1a_7x7", "Mixed_4f"):
@@ -67,6 +67,8 @@ def test_freeze_until_endpoint():
         if layer.weights and endpoint in ("Mixed_5b", "Logits"):
             assert layer.trainable, layer.name
     assert len(model.trainable_weights) == 26  # Mixed_5b, Mixed_5c (conv + BN beta) and the classifier
+    assert len(freeze_batch_norm(model)) == 57
+    assert len(model.trainable_weights) == 14  # the recipe's default: BatchNorm in inference mode
     frozen = freeze_until(model, None)
     assert frozen == [] and all(layer.trainable for layer in model.layers)
     with pytest.raises(ValueError, match="must be one of DeepMind's endpoints"):
@@ -78,9 +80,10 @@ def test_freeze_until_endpoint():
     ]
 
 
-def test_frozen_weights_and_statistics_do_not_change(motion_dataset):
+@pytest.mark.parametrize("train_batch_norm", [False, True])
+def test_frozen_weights_and_statistics_do_not_change(motion_dataset, train_batch_norm):
     keras.utils.set_random_seed(0)
-    model = fine_tuning_model(None, 2, "Mixed_4f", size=SIZE, dropout_rate=0.0)
+    model = fine_tuning_model(None, 2, "Mixed_4f", size=SIZE, dropout_rate=0.0, train_batch_norm=train_batch_norm)
     model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
     frozen = _values(w for layer in model.layers if not layer.trainable for w in layer.weights)
     trainable = _values(model.trainable_weights)
@@ -92,8 +95,9 @@ def test_frozen_weights_and_statistics_do_not_change(motion_dataset):
     )
     changed = _values(w for w in model.weights if w.path in trainable)
     assert all(not np.array_equal(trainable[k], changed[k]) for k in trainable)
-    updated = _values(w for w in model.weights if w.path in moving)  # BN after the frozen part learns statistics
-    assert moving and all(not np.array_equal(moving[k], updated[k]) for k in moving)
+    updated = _values(w for w in model.weights if w.path in moving)
+    # BatchNorm after the frozen blocks learns statistics only when asked to.
+    assert moving and all(np.array_equal(moving[k], updated[k]) != train_batch_norm for k in moving)
 
 
 def test_short_fit_on_clip_dataset_lowers_the_loss(motion_dataset):
