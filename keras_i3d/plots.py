@@ -15,6 +15,7 @@ try:  # the [video] extra
 
     matplotlib.use("Agg")  # files only: never needs a display
     from matplotlib import pyplot
+    from matplotlib.ticker import MaxNLocator
 except ImportError:  # pragma: no cover - exercised in a process without matplotlib
     pyplot = None
 
@@ -107,6 +108,7 @@ def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title
                     epochs = np.arange(1, len(values) + 1)
                     axes.plot(epochs, values, style, marker="o", markersize=3, label=prefix.rstrip("_") or "train")
             axes.set_xlabel("epoch")
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
             axes.set_ylabel(metric)
             axes.grid(alpha=0.3)
             if axes.lines:
