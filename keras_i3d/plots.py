@@ -22,6 +22,22 @@ except ImportError:  # pragma: no cover - exercised in a process without matplot
 _SUFFIXES = (".png", ".svg", ".pdf", ".jpg")
 
 
+def _picture_path(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a `Path`, if its suffix is a picture format matplotlib writes."""
+    require_extra(pyplot, "matplotlib", "Plotting")
+    path = Path(path)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise ValueError(f"The {what} is a {', '.join(_SUFFIXES)} picture; got {path.name}.")
+    return path
+
+
+def _save(figure, path: Path) -> None:
+    """Lays out ``figure`` and writes it to ``path`` atomically, in the format its suffix names."""
+    figure.tight_layout()
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        figure.savefig(tmp, format=path.suffix.lower().lstrip(".").replace("jpg", "jpeg"))
+
+
 def plot_timeline(prediction, path: str | os.PathLike, top: int = 5, title: str | None = None) -> Path:
     """Draws the video's ``top`` classes' probabilities across its windows.
 
@@ -42,10 +58,7 @@ def plot_timeline(prediction, path: str | os.PathLike, top: int = 5, title: str 
         ValueError: for another suffix, or a prediction without logits.
         MissingExtraError: without matplotlib.
     """
-    require_extra(pyplot, "matplotlib", "Plotting")
-    path = Path(path)
-    if path.suffix.lower() not in _SUFFIXES:
-        raise ValueError(f"The timeline is a {', '.join(_SUFFIXES)} picture; got {path.name}.")
+    path = _picture_path(path, "timeline")
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"`top` must be a positive int; got {top!r}.")
     probabilities = prediction.probabilities
@@ -69,9 +82,7 @@ def plot_timeline(prediction, path: str | os.PathLike, top: int = 5, title: str 
         axes.set_title(title or f"{name}: {classes[0]}", fontsize=11)
         axes.grid(alpha=0.3)
         axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-        figure.tight_layout()
-        with atomic_path(path, suffix=path.suffix) as tmp:
-            figure.savefig(tmp, format=path.suffix.lower().lstrip(".").replace("jpg", "jpeg"))
+        _save(figure, path)
     finally:
         pyplot.close(figure)
     return path
@@ -93,10 +104,7 @@ def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title
         ValueError: for another suffix or an empty history.
         MissingExtraError: without matplotlib.
     """
-    require_extra(pyplot, "matplotlib", "Plotting")
-    path = Path(path)
-    if path.suffix.lower() not in _SUFFIXES:
-        raise ValueError(f"The learning curves are a {', '.join(_SUFFIXES)} picture; got {path.name}.")
+    path = _picture_path(path, "learning-curve picture")
     if not history.get("loss"):
         raise ValueError("The history holds no epochs (no 'loss' values).")
     figure, panels = pyplot.subplots(1, 2, figsize=(9, 3.6), dpi=110)
@@ -116,9 +124,7 @@ def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title
             if metric == "accuracy":
                 axes.set_ylim(0, 1.02)
         figure.suptitle(title or "learning curves", fontsize=11)
-        figure.tight_layout()
-        with atomic_path(path, suffix=path.suffix) as tmp:
-            figure.savefig(tmp, format=path.suffix.lower().lstrip(".").replace("jpg", "jpeg"))
+        _save(figure, path)
     finally:
         pyplot.close(figure)
     return path

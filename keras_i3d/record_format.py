@@ -16,9 +16,9 @@ Feature lists (one value per frame):
 
 Frames are RGB at 25 fps with the short side resized to 256 (not cropped).
 Flow is TV-L1 between consecutive frames, one field fewer than frames,
-quantised losslessly-stored as 8 bits per component: ``q = 128 + round(127 *
-clip(f, -20, 20) / 20)`` in the red (x) and green (y) channels of a PNG (blue
-is 0). Reading it back as ``(q - 128) / 127`` gives DeepMind's ``[-1, 1]``
+quantised to 8 bits per component, ``q = 128 + round(127 * clip(f, -20, 20) /
+20)``, and stored losslessly in the red (x) and green (y) channels of a PNG
+(blue is 0). Reading it back as ``(q - 128) / 127`` gives DeepMind's ``[-1, 1]``
 input exactly, zero flow included.
 """
 

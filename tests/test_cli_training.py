@@ -122,3 +122,15 @@ def test_bench_pipeline_prints_both_sources(videos, tmp_path, capsys):
     assert status == 2 and "--pipeline DATASET" in err
     manifest = json.loads((data / "manifest.json").read_text())
     assert manifest["videos"] == 4
+
+
+def test_learning_curve_picture_checks(tmp_path):
+    from keras_i3d.plots import plot_history
+
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.4, 0.8]}
+    assert plot_history(history, tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="learning-curve picture is a .png, .svg, .pdf, .jpg picture; got c.txt"):
+        plot_history(history, tmp_path / "c.txt")
+    with pytest.raises(ValueError, match="holds no epochs"):
+        plot_history({"loss": []}, tmp_path / "d.png")
+    assert not (tmp_path / "c.txt").exists() and not (tmp_path / "d.png").exists()
