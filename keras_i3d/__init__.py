@@ -16,12 +16,13 @@ from keras_i3d.utils.quiet import quiet_framework_startup
 from keras_i3d.version import __version__
 
 with quiet_framework_startup():  # registers I3DModel and the custom layers with Keras
-    from keras_i3d import i3d_model, layers  # noqa: F401
+    from keras_i3d import fused_layers, i3d_model, layers  # noqa: F401
 
 _EXPORTS = {
     "I3D": "keras_i3d.i3d",
     "I3DModel": "keras_i3d.i3d_model",
     "TwoStreamI3D": "keras_i3d.two_stream",
+    "fuse_for_inference": "keras_i3d.fusion",
     "predict_video": "keras_i3d.inference",
     "export_saved_model": "keras_i3d.export",
     "predict_clip": "keras_i3d.inference",
@@ -59,6 +60,7 @@ _EXPORTS = {
 
 __all__ = [
     "I3D",
+    "fuse_for_inference",
     "I3DModel",
     "MissingExtraError",
     "TwoStreamI3D",
@@ -130,6 +132,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from keras_i3d.export import export_saved_model
     from keras_i3d.flow import video_flow
     from keras_i3d.flow_pictures import save_flow_picture
+    from keras_i3d.fusion import fuse_for_inference
     from keras_i3d.i3d import I3D, load_model
     from keras_i3d.i3d_model import I3DModel
     from keras_i3d.inference import VideoPrediction, predict_clip, predict_video

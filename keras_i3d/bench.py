@@ -14,7 +14,6 @@ import dataclasses
 import itertools
 import json
 import os
-import platform
 import posixpath
 import time
 
@@ -46,18 +45,6 @@ class PipelineRate:
     def clips_per_second_per_core(self) -> float:
         """Clips per second per CPU core used."""
         return self.clips_per_second / self.cores
-
-
-def cpu_name() -> str:
-    """The CPU model, e.g. ``"AMD EPYC 9B14"`` (from ``/proc/cpuinfo`` where there is one)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def tfrecord_rate(dataset, frames: int, size: int, batch_size: int, seconds: float, threads: int) -> PipelineRate:

@@ -28,6 +28,7 @@ with quiet_framework_startup():
     from keras_i3d import presets as presets_lib
     from keras_i3d.architecture import DEFAULT_SIZE, VALID_ENDPOINTS
     from keras_i3d.checkpoints import convert_checkpoint
+    from keras_i3d.cli_bench import add_bench_command
     from keras_i3d.cli_training import add_training_commands
     from keras_i3d.clip_checks import check_clip
     from keras_i3d.errors import FileAccessError, InputError, KerasI3DError
@@ -494,12 +495,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.set_defaults(func=_cmd_export)
     add_training_commands(sub, _add_common_options)
+    add_bench_command(sub, _add_common_options)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs ``keras-i3d``; returns the exit status."""
     args = build_parser().parse_args(argv)
+    args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
         return args.func(args)
     except InputError as e:  # an input file could not be processed

