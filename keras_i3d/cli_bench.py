@@ -69,7 +69,7 @@ def _child(args: argparse.Namespace) -> int:
             fused=args.fuse == "yes", implementation=args.implementation, jit_compile=args.jit_compile,
             peak_tflops=args.peak_tflops,
         )  # fmt: skip
-        if args.reference and args.mode == "infer":
+        if args.reference and args.mode == "infer" and args.fuse == "yes":
             check = bench_model.reference_check(args.dtype[0], args.implementation)
             rate.note = (
                 f"top-1 {check['top1']} (float32: {check['top1_float32']}), max |Δlogit| "
@@ -143,14 +143,17 @@ def markdown_report(rates: list[ModelRate], command: str) -> str:
     versions = {}
     for r in rates:
         versions.update(r.versions)
-    peaks = sorted(
-        {f"{r.dtype}: {r.peak_tflops:.3g} TFLOP/s ({r.peak_source}, {r.backend})" for r in rates if r.peak_tflops}
-    )
+    best: dict[tuple[str, str, str], float] = {}
+    for r in rates:
+        if r.peak_tflops:
+            key = (r.dtype, r.backend, r.peak_source)
+            best[key] = max(best.get(key, 0.0), r.peak_tflops)
+    peaks = [f"{dtype} on {backend} {peak:.3g} TFLOP/s ({source})" for (dtype, backend, source), peak in best.items()]
     return "\n".join(
         [
             f"Measured {datetime.date.today().isoformat()} on {first.device}.",
             "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".",
-            "Peaks for MFU: " + ("; ".join(peaks) if peaks else "none known") + ".",
+            "Peaks for MFU (the largest seen per dtype and backend): " + ("; ".join(peaks) or "none known") + ".",
             f"Memory: {first.memory_source}.",
             "",
             "```",
@@ -179,12 +182,36 @@ def write_markdown(path: str, section: str | None, text: str) -> None:
     write_text_atomic(path, pattern.sub(lambda _: f"{start}\n{text}{end}", current, count=1))
 
 
+def _read_results(paths: list[str]) -> list[ModelRate]:
+    rates = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                rates += [ModelRate.from_dict(item) for item in json.load(f)]
+        except (OSError, ValueError, TypeError) as error:
+            raise ValueError(f"{path} is not a `keras-i3d bench --json` file: {error}") from None
+    if not rates:
+        raise ValueError("--merge: the files hold no measurements.")
+    return rates
+
+
+def _report(args: argparse.Namespace, rates: list[ModelRate], command: str) -> int:
+    print(markdown_table(rates))
+    if args.json:
+        write_text_atomic(args.json, json.dumps([r.to_dict() for r in rates], indent=1) + "\n")
+    if args.markdown:
+        write_markdown(args.markdown, args.section, markdown_report(rates, command))
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     args.batch = args.batch or ([8] if args.pipeline is not None else [16])
     if args.pipeline is not None:
         return _bench_pipeline(args)
     if args.child:
         return _child(args)
+    if args.merge:
+        return _report(args, _read_results(args.merge), args.command or "keras-i3d bench --merge ...")
     if args.steps < 1 or args.warmup < 0 or args.size < 32:
         raise ValueError("--steps must be positive, --warmup non-negative, and --size at least 32.")
     if args.peer and (args.mode != "infer" or args.size < 224 or min(args.frames) < 16):
@@ -198,13 +225,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             label = what if what != "keras" else f"keras_i3d on {backend}" + (" (fused)" if fuse == "yes" else "")
             print(f"measuring {label}, {args.mode}, {dtype}, {batch}x{frames}x{args.size}²...", file=sys.stderr)
         rates.append(_run_child(_child_command(args, what, batch, frames, dtype, fuse), backend))
-    command = "keras-i3d " + shlex.join(getattr(args, "argv", None) or ["bench"])
-    print(markdown_table(rates))
-    if args.json:
-        write_text_atomic(args.json, json.dumps([r.to_dict() for r in rates], indent=1) + "\n")
-    if args.markdown:
-        write_markdown(args.markdown, args.section, markdown_report(rates, command))
-    return 0
+    command = args.command or "keras-i3d " + shlex.join(getattr(args, "argv", None) or ["bench"])
+    return _report(args, rates, command)
 
 
 def _bench_pipeline(args: argparse.Namespace) -> int:
@@ -254,6 +276,7 @@ def add_bench_command(sub, common) -> None:
     )
     p.add_argument("--implementation", choices=("auto", *IMPLEMENTATIONS), default="auto", help="fused convolution")
     p.add_argument("--jit-compile", choices=JIT_COMPILE, default="auto", help="model.compile(jit_compile=...)")
+    p.add_argument("--peak-tflops", type=float, help="the peak for MFU (default: data sheet, or measured on CPU)")
     p.add_argument(
         "--reference", action="store_true", help="also run kinetics400_rgb on the cricket clip: top-1, Δlogits"
     )
@@ -262,6 +285,10 @@ def add_bench_command(sub, common) -> None:
         "--markdown", metavar="FILE", help="write a dated Markdown report (device, versions, command, table)"
     )
     p.add_argument("--section", help="with --markdown: replace FILE's <!-- bench:SECTION --> ... part")
+    p.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="report earlier --json files together instead of measuring"
+    )
+    p.add_argument("--command", help="the command to print in the --markdown report (default: this one)")
     p.add_argument("--pipeline", metavar="DATASET", help="measure the input pipeline on a `keras-i3d dataset` instead")
     p.add_argument("--seconds", type=float, default=20.0, help="pipeline: seconds measured per source (default 20)")
     p.add_argument("--threads", type=int, help="pipeline: tf.data threads (default: all cores)")
