@@ -160,7 +160,7 @@ def _numpy_matmul_tflops(size: int, seconds: float) -> float:
     return 2 * size**3 * calls / (time.perf_counter() - start) / 1e12
 
 
-def matmul_peak_tflops(dtype: str, sizes: tuple[int, ...] = (2048, 4096), seconds: float = 2.0) -> float:
+def matmul_peak_tflops(dtype: str, sizes: tuple[int, ...] = (2048, 4096), seconds: float = 1.0) -> float:
     """A measured CPU peak (TFLOP/s): the fastest square matrix product this process can run.
 
     The fastest of NumPy's float32 product and the running backend's in

@@ -67,11 +67,7 @@ def test_fused_model_computes_the_same_logits_and_endpoints(model, implementatio
 
 def test_fused_model_keeps_the_model_contract(model, tmp_path):
     fused = fuse_for_inference(model, "frames")
-    fixed = fuse_for_inference(
-        keras_i3d.I3D(weights=None, input_shape=(8, 64, 64, 3), classes=7, classifier_activation=None), "frames"
-    )
-    helpers.run_model_test(fixed, (8, 64, 64, 3), (7,), tmp_path, endpoints={"Mixed_5c": (1, 2, 2, 1024)})
-    helpers.run_model_test(fused, (6, 64, 64, 3), (400,), tmp_path)
+    helpers.run_model_test(fused, (6, 64, 64, 3), (400,), tmp_path, batch_size=1)
 
 
 @pytest.mark.parametrize(
@@ -124,12 +120,11 @@ def test_two_stream_model_is_fused_stream_by_stream():
             assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in stream.layers)
 
 
-def test_bfloat16_fused_model_is_close():
-    model = _with_random_statistics(keras_i3d.I3D(weights=None, input_shape=(8, 64, 64, 3), classifier_activation=None))
+def test_bfloat16_fused_model_is_close(model):
     fused = fuse_for_inference(model, dtype="bfloat16")
     assert {keras.backend.standardize_dtype(w.dtype) for w in fused.weights} == {"bfloat16"}
     x = np.random.default_rng(5).uniform(-1, 1, (1, 8, 64, 64, 3)).astype("float32")
-    out = np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(fused(x), "float32")))
+    out = np.asarray(fused.predict_on_batch(x), np.float32)
     assert 1e-4 < _relative(out, model.predict_on_batch(x)) < 0.05  # really bfloat16, and still close
 
 
