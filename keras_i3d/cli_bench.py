@@ -72,7 +72,7 @@ def _child(args: argparse.Namespace) -> int:
         if args.reference and args.mode == "infer" and args.fuse == "yes":
             check = bench_model.reference_check(args.dtype[0], args.implementation)
             rate.note = (
-                f"top-1 {check['top1']} (float32: {check['top1_float32']}), max |Δlogit| "
+                f"top-1 {check['top1']} (float32: {check['top1_float32']}), max abs Δlogit "
                 f"{check['max_abs_logit_diff']:.3g} of {check['max_logit']:.1f}"
             )
     print("BENCH-JSON " + json.dumps(rate.to_dict()), flush=True)
