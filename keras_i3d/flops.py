@@ -16,17 +16,10 @@ import math
 import keras
 
 from keras_i3d.fused_layers import FusedConv3D
+from keras_i3d.utils.nested import leaf_layers
 
 #: Training FLOPs per forward FLOP (forward + two backward matrix products).
 TRAIN_FLOPS_PER_FORWARD = 3
-
-
-def _layers(model: keras.Model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-        else:
-            yield layer
 
 
 def _static_shape(tensor, layer) -> tuple[int, ...]:
@@ -68,7 +61,7 @@ def model_macs(model: keras.Model) -> dict[str, int]:
         ValueError: if some counted layer's shapes are unknown.
     """
     counts = {}
-    for layer in _layers(model):
+    for layer in leaf_layers(model):
         macs = layer_macs(layer)
         if macs:
             counts[layer.name] = macs

@@ -35,6 +35,7 @@ from keras_i3d.architecture import DEFAULT_KERNEL_INITIALIZER, VALID_ENDPOINTS, 
 from keras_i3d.i3d import I3D
 from keras_i3d.i3d_model import I3DModel
 from keras_i3d.presets import STREAM_CHANNELS
+from keras_i3d.utils.nested import leaf_layers
 
 #: The last endpoint of the feature extractor: the new head goes on it.
 FEATURES_ENDPOINT = "Mixed_5c"
@@ -105,14 +106,6 @@ def replace_head(
     return I3DModel(model.input, x, name=name or model.name)
 
 
-def _leaf_layers(model: keras.Model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
-
-
 def freeze_until(model: keras.Model, endpoint: str | None) -> list[str]:
     """Freezes every layer up to and including ``endpoint``; makes all later layers trainable.
 
@@ -135,7 +128,7 @@ def freeze_until(model: keras.Model, endpoint: str | None) -> list[str]:
     """
     last = -1 if endpoint is None else _check_endpoint(endpoint, "endpoint")
     frozen, found = [], endpoint is None
-    for layer in _leaf_layers(model):
+    for layer in leaf_layers(model):
         owner = layer_endpoint(layer.name)
         if layer.name in ("inputs", "clip_shape_check"):
             freeze = last >= 0
@@ -161,7 +154,7 @@ def freeze_batch_norm(model: keras.Model) -> list[str]:
         The names of the BatchNormalization layers.
     """
     names = []
-    for layer in _leaf_layers(model):
+    for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
             names.append(layer.name)

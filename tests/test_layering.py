@@ -29,6 +29,7 @@ LEVELS = {
     "keras_i3d.utils.arguments": 0,
     "keras_i3d.utils.npy_stream": 0,
     "keras_i3d.utils.tf_loader": 0,
+    "keras_i3d.utils.nested": 0,
     "keras_i3d.record_format": 0,
     "keras_i3d.clip_checks": 0,
     "keras_i3d.layers": 1,
