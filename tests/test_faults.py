@@ -234,13 +234,14 @@ def test_sigterm_and_sighup_during_a_write_leave_nothing_half_written(tmp_path, 
     out = tmp_path / "i3d_kinetics400_rgb.weights.h5"
     process = _conversion(out)
     assert _kill_when_writing(process, tmp_path, signum), "the conversion never wrote a temporary file"
-    # Died of the signal, as without keras_i3d.
-    assert process.returncode == -signum, process.stderr.read().decode()[-3000:]
     assert temp_files(tmp_path) == []
     left = helpers.files_under(tmp_path)
     if left:  # the signal came as the last rename happened: then the whole, verified file
         assert left == sorted([out, sidecar_path(out), config_path(out)])
         assert sha256_file(out) == files.read_sidecar(out) == read_config(out)["sha256"]
+    # Died of the signal, as without keras_i3d; or, on a loaded machine, the signal landed after
+    # the last rename while the process was already exiting, and the whole file is there.
+    assert process.returncode == -signum or (process.returncode == 0 and left), process.stderr.read().decode()[-3000:]
 
 
 @pytest.mark.requires_data
