@@ -27,9 +27,11 @@ parser.add_argument("--implementation", choices=("auto", "conv3d", "frames"), de
 parser.add_argument("--repeats", type=int, default=3)
 args = parser.parse_args()
 
-clip = keras_i3d.preprocess_input(read_gif(sample_clip("rgb")))[None]  # (1, 79, 224, 224, 3)
-model = keras_i3d.I3D(weights="kinetics400_rgb", classifier_activation=None)
-fused = keras_i3d.fuse_for_inference(model, args.implementation, dtype=None if args.dtype == "float32" else args.dtype)
+with quiet_framework_startup():  # loading the weights may start TensorFlow, whose log lines stay out
+    clip = keras_i3d.preprocess_input(read_gif(sample_clip("rgb")))[None]  # (1, 79, 224, 224, 3)
+    model = keras_i3d.I3D(weights="kinetics400_rgb", classifier_activation=None)
+    dtype = None if args.dtype == "float32" else args.dtype
+    fused = keras_i3d.fuse_for_inference(model, args.implementation, dtype=dtype)
 
 
 def clips_per_second(network) -> tuple[np.ndarray, float]:
