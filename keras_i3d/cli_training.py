@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from keras_i3d.utils.arguments import require_positive
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
@@ -13,14 +14,9 @@ with quiet_framework_startup():
     from keras_i3d.transfer import DEFAULT_DROPOUT
 
 
-def _positive(value: int | float | None, option: str) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{option} must be positive; got {value}.")
-
-
 def _cmd_dataset(args: argparse.Namespace) -> int:
     for value, option in ((args.shards, "--shards"), (args.fps, "--fps"), (args.workers, "--workers")):
-        _positive(value, option)
+        require_positive(value, option)
     summary = write_dataset(
         args.source, args.out, flow=args.flow, shards=args.shards, fps=args.fps, short_side=args.short_side,
         workers=args.workers, progress=not args.quiet,
@@ -39,9 +35,9 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
     for value, option in ((args.frames, "--frames"), (args.size, "--size"), (args.batch_size, "--batch-size")):
-        _positive(value, option)
-    _positive(args.epochs, "--epochs")
-    _positive(args.lr, "--lr")
+        require_positive(value, option)
+    require_positive(args.epochs, "--epochs")
+    require_positive(args.lr, "--lr")
     weights = None if args.weights == "none" else (args.weights or f"kinetics400_{args.stream}")
     result = finetune(
         args.dataset, args.out, weights=weights, stream=args.stream, frames=args.frames, size=args.size,

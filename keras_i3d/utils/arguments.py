@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 
 
+def require_positive(value: float | None, option: str) -> None:
+    """Raises ``ValueError`` if an option's ``value`` is given and not positive."""
+    if value is not None and value <= 0:
+        raise ValueError(f"{option} must be positive; got {value}.")
+
+
 class OneLineArgumentParser(argparse.ArgumentParser):
     """An `argparse.ArgumentParser` that reports usage errors as one line on stderr (exit 2).
 
