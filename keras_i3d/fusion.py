@@ -37,7 +37,7 @@ from keras_i3d.fused_layers import IMPLEMENTATIONS, FusedConv3D, SeparableMaxPoo
 AUTO_IMPLEMENTATION = {"tensorflow": "conv3d", "jax": "frames", "torch": "frames"}
 
 _FUNCTIONAL = ("Functional", "I3DModel")
-_DTYPES = ("float32", "bfloat16", "float16")
+_DTYPES = ("float32", "bfloat16", "float16", "mixed_bfloat16", "mixed_float16")
 
 
 def _history_names(value) -> list[str]:
@@ -207,8 +207,9 @@ def fuse_for_inference(model: keras.Model, implementation: str = "auto", dtype: 
         implementation: ``"conv3d"``, ``"frames"`` (see
             `keras_i3d.fused_layers`) or ``"auto"``: the fastest on CPU for the
             running backend, from `AUTO_IMPLEMENTATION`.
-        dtype: compute (and weights) dtype of every layer, e.g. ``"bfloat16"``
-            for CPUs with bf16 matrix units; ``None`` keeps the model's. Inputs
+        dtype: dtype policy of every layer, e.g. ``"bfloat16"`` (weights and
+            arithmetic) for CPUs with bf16 matrix units, or ``"mixed_bfloat16"``
+            (float32 weights, bfloat16 arithmetic); ``None`` keeps the model's. Inputs
             stay float32 and are cast by the first layer.
 
     Returns:

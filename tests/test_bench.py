@@ -72,9 +72,12 @@ def test_bench_trains(capsys):
     assert err == ""
 
 
-def test_training_model_is_compiled_and_counted_three_times():
+def test_benchmarked_models_are_built_for_their_mode_and_dtype():
     model = build_model("train", 1, 8, 32)
     assert model.compiled and model.trainable and model.optimizer is not None
+    for dtype, weights in (("bfloat16", "bfloat16"), ("mixed_bfloat16", "float32")):
+        fused = build_model("infer", 1, 8, 32, dtype=dtype)
+        assert not fused.trainable and {keras.backend.standardize_dtype(w.dtype) for w in fused.weights} == {weights}
 
 
 @pytest.mark.skipif(BACKEND != "jax", reason="the peer runs on JAX; measured once, in the JAX pass")

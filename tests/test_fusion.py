@@ -126,6 +126,10 @@ def test_bfloat16_fused_model_is_close(model):
     x = np.random.default_rng(5).uniform(-1, 1, (1, 8, 64, 64, 3)).astype("float32")
     out = np.asarray(fused.predict_on_batch(x), np.float32)
     assert 1e-4 < _relative(out, model.predict_on_batch(x)) < 0.05  # really bfloat16, and still close
+    mixed = fuse_for_inference(model, dtype="mixed_bfloat16")  # float32 weights, bfloat16 arithmetic
+    assert {keras.backend.standardize_dtype(w.dtype) for w in mixed.weights} == {"float32"}
+    out = np.asarray(mixed.predict_on_batch(x), np.float32)
+    assert 1e-4 < _relative(out, model.predict_on_batch(x)) < 0.05
 
 
 def test_fuse_refuses_what_it_cannot_rebuild(model):
