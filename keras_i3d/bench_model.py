@@ -31,7 +31,7 @@ import numpy as np
 from keras_i3d import bench_backends, deepmind_data
 from keras_i3d.architecture import i3d_features, i3d_head
 from keras_i3d.flops import TRAIN_FLOPS_PER_FORWARD, forward_flops
-from keras_i3d.fusion import AUTO_IMPLEMENTATION, fuse_for_inference
+from keras_i3d.fusion import fuse_for_inference, resolve_implementation
 from keras_i3d.i3d import I3D
 from keras_i3d.preprocessing import decode_predictions, preprocess_input
 from keras_i3d.video import read_gif
@@ -200,7 +200,7 @@ def bench_model(
     gflops = forward_flops(model) / 1e9 * (TRAIN_FLOPS_PER_FORWARD if mode == "train" else 1)
     peak, peak_source = _peak(dtype, peak_tflops)
     fuse = fused and mode == "infer"
-    chosen = AUTO_IMPLEMENTATION.get(keras.backend.backend(), "conv3d") if implementation == "auto" else implementation
+    chosen = resolve_implementation(implementation)
     name = f"keras_i3d (fused, {chosen})" if fuse else "keras_i3d"
     if jit_compile != "auto":
         name += f" jit_compile={jit_compile}"

@@ -194,6 +194,19 @@ def _copy_weights(old: keras.Model, new: keras.Model, plan: dict) -> None:
             layer.set_weights(old.get_layer(layer.name).get_weights())
 
 
+def resolve_implementation(implementation: str) -> str:
+    """``implementation``, with ``"auto"`` replaced by the running backend's (`AUTO_IMPLEMENTATION`).
+
+    Raises:
+        ValueError: for an unknown implementation.
+    """
+    if implementation == "auto":
+        implementation = AUTO_IMPLEMENTATION.get(keras.backend.backend(), "conv3d")
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"`implementation` must be 'auto' or one of {IMPLEMENTATIONS}; got {implementation!r}.")
+    return implementation
+
+
 def fuse_for_inference(model: keras.Model, implementation: str = "auto", dtype: str | None = None) -> keras.Model:
     """Returns ``model`` rebuilt for fast inference: BatchNorm folded, faster layers, same outputs.
 
@@ -218,10 +231,7 @@ def fuse_for_inference(model: keras.Model, implementation: str = "auto", dtype: 
     Raises:
         ValueError: for a model that is not functional, or a bad argument.
     """
-    if implementation == "auto":
-        implementation = AUTO_IMPLEMENTATION.get(keras.backend.backend(), "conv3d")
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(f"`implementation` must be 'auto' or one of {IMPLEMENTATIONS}; got {implementation!r}.")
+    implementation = resolve_implementation(implementation)
     if dtype is not None and dtype not in _DTYPES:
         raise ValueError(f"`dtype` must be None or one of {_DTYPES}; got {dtype!r}.")
     config = model.get_config() if isinstance(model, keras.Model) else None
