@@ -16,13 +16,21 @@ from keras_i3d.utils.quiet import quiet_framework_startup
 from keras_i3d.version import __version__
 
 with quiet_framework_startup():  # registers I3DModel and the custom layers with Keras
-    from keras_i3d import fused_layers, i3d_model, layers  # noqa: F401
+    from keras_i3d import fused_layers, i3d_model, inflated_layers, layers  # noqa: F401
 
 _EXPORTS = {
     "I3D": "keras_i3d.i3d",
     "I3DModel": "keras_i3d.i3d_model",
     "TwoStreamI3D": "keras_i3d.two_stream",
     "fuse_for_inference": "keras_i3d.fusion",
+    "InceptionV1": "keras_i3d.inception_v1",
+    "inflate": "keras_i3d.inflation",
+    "inflate_kernel": "keras_i3d.inflation",
+    "save_inflated_weights": "keras_i3d.inflation",
+    "load_inflated": "keras_i3d.inflation",
+    "boring_video_check": "keras_i3d.boring_video",
+    "unaffected_frames": "keras_i3d.boring_video",
+    "InflationError": "keras_i3d.errors",
     "predict_video": "keras_i3d.inference",
     "export_saved_model": "keras_i3d.export",
     "predict_clip": "keras_i3d.inference",
@@ -60,7 +68,15 @@ _EXPORTS = {
 
 __all__ = [
     "I3D",
+    "InceptionV1",
+    "InflationError",
+    "boring_video_check",
     "fuse_for_inference",
+    "inflate",
+    "inflate_kernel",
+    "load_inflated",
+    "save_inflated_weights",
+    "unaffected_frames",
     "I3DModel",
     "MissingExtraError",
     "TwoStreamI3D",
@@ -114,6 +130,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports these
     from keras_i3d.architecture import VALID_ENDPOINTS
+    from keras_i3d.boring_video import boring_video_check, unaffected_frames
     from keras_i3d.checkpoints import convert_checkpoint
     from keras_i3d.clip_checks import check_clip
     from keras_i3d.errors import (
@@ -123,6 +140,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
         DownloadError,
         ExportError,
         FileAccessError,
+        InflationError,
         InputError,
         KerasI3DError,
         MissingExtraError,
@@ -135,7 +153,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from keras_i3d.fusion import fuse_for_inference
     from keras_i3d.i3d import I3D, load_model
     from keras_i3d.i3d_model import I3DModel
+    from keras_i3d.inception_v1 import InceptionV1
     from keras_i3d.inference import VideoPrediction, predict_clip, predict_video
+    from keras_i3d.inflation import inflate, inflate_kernel, load_inflated, save_inflated_weights
     from keras_i3d.plots import plot_timeline
     from keras_i3d.preprocessing import decode_predictions, load_labels, preprocess_frames, preprocess_input
     from keras_i3d.presets import PRESETS, Preset, get_preset

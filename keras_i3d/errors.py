@@ -46,6 +46,10 @@ class DatasetError(InputError):
     """A video dataset cannot be written or read: a bad source, an empty class, missing or foreign shards."""
 
 
+class InflationError(KerasI3DError, ValueError):
+    """A 2D model cannot be inflated to 3D: a layer with no 3D counterpart, or an argument that does not fit it."""
+
+
 class ExportError(KerasI3DError, RuntimeError):
     """A SavedModel could not be exported: the version exists, or TensorFlow failed to trace, write or reload it.
 

@@ -40,7 +40,12 @@ def _validate_input_shape(input_shape, channels: int | None) -> tuple:
     return shape
 
 
-def _validate_arguments(include_top, weights, input_tensor, pooling, classes, dropout_rate) -> None:
+def validate_builder_arguments(include_top, weights, input_tensor, pooling, classes, dropout_rate) -> None:
+    """The keras.applications argument checks of `I3D` (and `keras_i3d.InceptionV1`).
+
+    Raises:
+        ValueError: naming the argument and what it received.
+    """
     if not isinstance(include_top, bool):
         raise ValueError(f"`include_top` must be True or False; got {include_top!r}.")
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
@@ -114,7 +119,7 @@ def I3D(  # noqa: N802 - keras.applications naming
             too, whatever shape it was built for.
         WeightsError: if the weights cannot be found, read, verified or do not fit.
     """
-    _validate_arguments(include_top, weights, input_tensor, pooling, classes, dropout_rate)
+    validate_builder_arguments(include_top, weights, input_tensor, pooling, classes, dropout_rate)
     preset = None
     channels = None
     if weights is not None and pretrained.is_weights_file(weights):

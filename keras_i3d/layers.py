@@ -35,37 +35,45 @@ class LogitsPooling(keras.layers.Layer):
     than ``pool_size`` along an axis, the window shrinks to the input's size
     instead of failing, so any frame count and spatial size work.
 
+    With a 2D ``pool_size`` it is the same pooling over images (the head of
+    the 2D Inception-v1 that I3D is inflated from).
+
     Args:
         pool_size: ``(frames, height, width)`` window; upstream uses (2, 7, 7).
+            Or ``(height, width)`` for images.
         **kwargs: base layer arguments (``name``, ``dtype``...).
 
     Input shape:
-        ``(batch, frames, height, width, channels)``.
+        ``(batch, frames, height, width, channels)`` (``(batch, height, width,
+        channels)`` with a 2D ``pool_size``).
 
     Output shape:
-        ``(batch, 1, 1, 1, channels)``.
+        ``(batch, 1, 1, 1, channels)`` (``(batch, 1, 1, channels)``).
     """
 
     def __init__(self, pool_size=(2, 7, 7), **kwargs):
         super().__init__(**kwargs)
         self.pool_size = tuple(int(p) for p in pool_size)
-        if len(self.pool_size) != 3 or min(self.pool_size) < 1:
-            raise ValueError(f"`pool_size` must be 3 positive ints; got {pool_size}.")
+        if len(self.pool_size) not in (2, 3) or min(self.pool_size) < 1:
+            raise ValueError(f"`pool_size` must be 2 or 3 positive ints; got {pool_size}.")
 
     def call(self, inputs):
-        """Returns the weighted mean of ``inputs`` as ``(batch, 1, 1, 1, channels)``."""
+        """Returns the weighted mean of ``inputs`` with every pooled axis of size 1."""
         x = inputs
         shape = ops.shape(x)
-        for axis, window in zip((1, 2, 3), self.pool_size, strict=True):
+        rank = len(self.pool_size)
+        for axis, window in enumerate(self.pool_size, start=1):
             weights = _window_weights(shape[axis], window, x.dtype)
-            weights = ops.reshape(weights, [-1] + [1] * (4 - axis))
+            weights = ops.reshape(weights, [-1] + [1] * (rank + 1 - axis))
             x = ops.sum(x * weights, axis=1, keepdims=False)
-        # x is (batch, channels) now; restore the 5D layout for the 1x1x1 conv.
-        return ops.expand_dims(ops.expand_dims(ops.expand_dims(x, 1), 1), 1)
+        # x is (batch, channels) now; restore the layout for the 1x1(x1) conv.
+        for _ in range(rank):
+            x = ops.expand_dims(x, 1)
+        return x
 
     def compute_output_shape(self, input_shape):
-        """Returns ``(batch, 1, 1, 1, channels)``."""
-        return (input_shape[0], 1, 1, 1, input_shape[-1])
+        """Returns ``(batch, 1, ..., 1, channels)``."""
+        return (input_shape[0], *(1,) * len(self.pool_size), input_shape[-1])
 
     def get_config(self):
         """Returns the layer config, with ``pool_size``."""

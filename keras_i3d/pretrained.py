@@ -35,9 +35,10 @@ from keras_i3d.checkpoints import convert_checkpoint, resolve_checkpoint_prefix
 from keras_i3d.errors import ConversionError, DownloadError, FileAccessError, WeightsError
 from keras_i3d.utils import paths
 from keras_i3d.utils.download import download_file, fetch_text
-from keras_i3d.utils.files import ensure_writable_dir, read_sidecar, scratch_dir, sha256_file, sidecar_path
+from keras_i3d.utils.files import ensure_writable_dir, read_sidecar, scratch_dir, sidecar_path
 from keras_i3d.weights_files import (
     WeightsInfo,
+    check_sidecar,
     check_weights_path,
     config_path,
     describe_weights_file,
@@ -86,17 +87,7 @@ def load_verified(path: Path, info: WeightsInfo, registered: str | None = None) 
     Raises:
         WeightsError: if the file cannot be read or any digest differs.
     """
-    try:
-        expected_sha256 = read_sidecar(path)
-    except FileAccessError as e:
-        raise WeightsError(str(e)) from e
-    if expected_sha256 is not None:
-        actual = sha256_file(path)
-        if actual != expected_sha256:
-            raise WeightsError(
-                f"{path} does not match its sidecar {sidecar_path(path).name}: sha256 {actual}, expected "
-                f"{expected_sha256} (truncated or corrupted)."
-            )
+    check_sidecar(path)
     holder = weights_holder(info.channels, info.classes)
     try:
         with warnings.catch_warnings():  # Keras warns per layer before it fails; the error says it all

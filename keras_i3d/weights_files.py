@@ -28,9 +28,10 @@ import keras
 import numpy as np
 
 from keras_i3d import presets as presets_lib
-from keras_i3d.errors import WeightsError
+from keras_i3d.errors import FileAccessError, WeightsError
 from keras_i3d.utils.files import (
     atomic_path,
+    read_sidecar,
     sha256_file,
     sidecar_path,
     write_bytes_atomic,
@@ -104,6 +105,27 @@ def check_weights_path(path: str | os.PathLike) -> Path:
     if not path.is_file():
         raise WeightsError(f"Weights path {path} is not a regular file.")
     return path
+
+
+def check_sidecar(path: str | os.PathLike) -> None:
+    """Checks a weights file against its ``.sha256`` sidecar, if it has one.
+
+    Raises:
+        WeightsError: if the sidecar is unreadable or the file's sha256 differs
+            (truncated or corrupted).
+    """
+    path = Path(path)
+    try:
+        expected = read_sidecar(path)
+    except FileAccessError as e:
+        raise WeightsError(str(e)) from e
+    if expected is not None:
+        actual = sha256_file(path)
+        if actual != expected:
+            raise WeightsError(
+                f"{path} does not match its sidecar {sidecar_path(path).name}: sha256 {actual}, expected "
+                f"{expected} (truncated or corrupted)."
+            )
 
 
 def config_path(weights_path: str | os.PathLike) -> Path:
@@ -240,7 +262,8 @@ def describe_weights_file(path: str | os.PathLike) -> WeightsInfo:
     if config is None:
         return _guess_from_shapes(path)
     if config.get("architecture", "i3d") != "i3d":
-        raise WeightsError(f"{path} holds {config['architecture']!r} weights, not I3D.")
+        hint = " (an inflated model: load it with keras_i3d.load_inflated(path))" if "keras_model" in config else ""
+        raise WeightsError(f"{path} holds {config['architecture']!r} weights, not I3D{hint}.")
     return WeightsInfo(
         channels=int(config["channels"]),
         classes=None if config["classes"] is None else int(config["classes"]),

@@ -30,10 +30,13 @@ LEVELS = {
     "keras_i3d.utils.npy_stream": 0,
     "keras_i3d.utils.tf_loader": 0,
     "keras_i3d.utils.nested": 0,
+    "keras_i3d.utils.functional_graph": 0,
     "keras_i3d.record_format": 0,
     "keras_i3d.clip_checks": 0,
     "keras_i3d.layers": 1,
     "keras_i3d.fused_layers": 1,
+    "keras_i3d.inflated_layers": 1,
+    "keras_i3d.inflation_rules": 1,
     "keras_i3d.flops": 1,
     "keras_i3d.architecture": 1,
     "keras_i3d.preprocessing": 1,
@@ -47,8 +50,11 @@ LEVELS = {
     "keras_i3d.checkpoints": 2,
     "keras_i3d.pretrained": 2,
     "keras_i3d.i3d_model": 2,
+    "keras_i3d.inflation": 2,
+    "keras_i3d.boring_video": 2,
     "keras_i3d.i3d": 3,
     "keras_i3d.two_stream": 3,
+    "keras_i3d.inception_v1": 4,
     "keras_i3d.inference": 4,
     "keras_i3d.export": 4,
     "keras_i3d.transfer": 4,
@@ -137,6 +143,7 @@ def test_the_facade_imports_only_what_registers_keras_classes_eagerly():
     assert names == [
         "keras_i3d.fused_layers",
         "keras_i3d.i3d_model",
+        "keras_i3d.inflated_layers",
         "keras_i3d.layers",
         "keras_i3d.utils.quiet",
         "keras_i3d.version",
@@ -146,7 +153,12 @@ def test_the_facade_imports_only_what_registers_keras_classes_eagerly():
         for name, module in _modules().items()
         if "register_keras_serializable" in ast.unparse(module) and name != "keras_i3d"
     }
-    assert registering == {"keras_i3d.fused_layers", "keras_i3d.i3d_model", "keras_i3d.layers"}
+    assert registering == {
+        "keras_i3d.fused_layers",
+        "keras_i3d.i3d_model",
+        "keras_i3d.inflated_layers",
+        "keras_i3d.layers",
+    }
 
 
 def test_no_import_cycles():

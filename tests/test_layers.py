@@ -49,5 +49,17 @@ def test_logits_head_equals_upstream_pooling(shape):
 def test_config_round_trip_and_bad_pool_size():
     layer = LogitsPooling((2, 7, 7), name="p")
     assert LogitsPooling.from_config(layer.get_config()).pool_size == (2, 7, 7)
-    with pytest.raises(ValueError, match="3 positive ints"):
-        LogitsPooling((2, 7))
+    with pytest.raises(ValueError, match="2 or 3 positive ints"):
+        LogitsPooling((2, 7, 7, 1))
+    with pytest.raises(ValueError, match="2 or 3 positive ints"):
+        LogitsPooling((0, 7))
+
+
+def test_2d_pool_size_pools_images_the_same_way():
+    # The 2D head of Inception-v1: a (7, 7) window over images is the 3D pooling of one-frame clips.
+    x = np.random.default_rng(3).standard_normal((2, 9, 8, 5)).astype("float32")
+    images = keras.ops.convert_to_numpy(LogitsPooling((7, 7))(x))
+    clips = keras.ops.convert_to_numpy(LogitsPooling((1, 7, 7))(x[:, None]))
+    assert images.shape == (2, 1, 1, 5)
+    np.testing.assert_allclose(images, clips[:, 0], rtol=1e-6, atol=1e-7)
+    assert LogitsPooling((7, 7)).compute_output_shape((None, 9, 8, 5)) == (None, 1, 1, 5)
