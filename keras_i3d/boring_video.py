@@ -312,8 +312,26 @@ def _compare(name: str, info: Frames, activations_2d, activations_3d) -> LayerCo
 
 
 def _probe(model: keras.Model, names: list[str]) -> keras.Model:
-    outputs = [keras.tree.flatten(model.get_layer(name).output)[0] for name in names]
-    return keras.Model(model.inputs, outputs)
+    """A model of ``model``'s layers (shared, not copied) returning the first output of each named layer."""
+    inputs, outputs = {}, {}
+    if isinstance(model, keras.Sequential):
+        x = inputs["input"] = keras.Input(batch_shape=model.inputs[0].shape, dtype=model.inputs[0].dtype)
+        for layer in model.layers:
+            x = outputs[layer.name] = layer(x)
+        return keras.Model(inputs["input"], [outputs[name] for name in names])
+
+    def on_input(entry):
+        c = entry["config"]
+        inputs[entry["name"]] = keras.Input(batch_shape=c["batch_shape"], dtype=c.get("dtype"), name=entry["name"])
+        return inputs[entry["name"]]
+
+    def on_call(entry, args, kwargs):
+        value = model.get_layer(entry["name"])(*args, **kwargs)
+        outputs.setdefault(entry["name"], keras.tree.flatten(value)[0])
+        return value
+
+    replay(model.get_config(), on_input, on_call)
+    return keras.Model(list(inputs.values()), [outputs[name] for name in names])
 
 
 def boring_video_check(

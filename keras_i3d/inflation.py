@@ -29,7 +29,7 @@ import numpy as np
 
 from keras_i3d.architecture import i3d_time_geometry, weights_holder
 from keras_i3d.errors import InflationError, WeightsError
-from keras_i3d.inflation_rules import has_time_window, inflated_layer, spatial_kernel
+from keras_i3d.inflation_rules import has_time_window, inflated_layer, restore_initializers, spatial_kernel
 from keras_i3d.utils.functional_graph import is_functional_config, map_histories, replay
 from keras_i3d.weights_files import (
     check_sidecar,
@@ -289,6 +289,7 @@ def _transfer_weights(model_2d: keras.Model, model_3d: keras.Model) -> None:
             )
         for source, destination in zip(layer.weights, target.weights, strict=True):
             destination.assign(_inflated_value(layer, source, destination))
+        restore_initializers(target, layer.get_config())
 
 
 def inflate(

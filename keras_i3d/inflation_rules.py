@@ -189,7 +189,8 @@ def inflated_layer(layer: keras.layers.Layer, kernel: int, stride: int, inputs_3
             list of them for a merge layer.
 
     Returns:
-        A new, unbuilt layer of the same name.
+        A new, unbuilt layer of the same name, initialized with zeros until
+        `restore_initializers` (after its weights are filled).
 
     Raises:
         InflationError: for a layer with no 3D counterpart, naming it and why.
@@ -244,4 +245,24 @@ def inflated_layer(layer: keras.layers.Layer, kernel: int, stride: int, inputs_3
             "it has no 3D counterpart here (subclassed and Lambda layers cannot be inflated). "
             f"Supported layers: {', '.join(supported_layers())}.",
         )
-    return cls.from_config(config)
+    return cls.from_config(_zero_initializers(config))
+
+
+def _zero_initializers(config: dict) -> dict:
+    """The config with every initializer zeros (`restore_initializers` undoes it).
+
+    The weights are overwritten anyway, and random initialization costs time
+    (on JAX, one compilation per weight shape).
+    """
+    return {
+        key: "zeros" if key.endswith("_initializer") and value is not None else value for key, value in config.items()
+    }
+
+
+def restore_initializers(layer: keras.layers.Layer, config_2d: dict) -> None:
+    """Gives an `inflated_layer` the initializers of its 2D layer's config back (as its config says)."""
+    renamed = {"depthwise_initializer": "kernel_initializer"} if isinstance(layer, L.Conv3D) else {}
+    for key, value in config_2d.items():
+        attribute = renamed.get(key, key)
+        if attribute.endswith("_initializer") and value is not None and hasattr(layer, attribute):
+            setattr(layer, attribute, keras.initializers.get(value))

@@ -14,6 +14,7 @@ import pytest
 
 from keras_i3d import presets
 from keras_i3d.utils import paths
+from keras_i3d.utils.nested import leaf_layers
 
 SOURCES = ("rgb_scratch", "rgb_imagenet", "flow_scratch", "flow_imagenet", "rgb_scratch_kin600")
 
@@ -206,17 +207,35 @@ def run_model_test(
         assert tuple(model.get_layer(name).output.shape[1:]) == tuple(shape), name
 
 
-def run_weights_file_test(model: keras.Model, build, tmp_path: Path) -> None:
-    """The weights-file contract: ``save_weights`` then ``build(weights=path)`` gives equal weights.
+def run_weights_file_test(model: keras.Model, build, tmp_path: Path, save=None) -> None:
+    """The weights-file contract: save the weights, then ``build(weights=path)`` gives equal weights.
 
     Args:
         model: a model with non-trivial weights.
         build: a builder taking ``weights=`` (e.g. ``functools.partial(I3D, classes=7)``).
         tmp_path: a folder for the file.
+        save: ``save(model, path)`` writing the file; default ``model.save_weights``
+            (`keras_i3d.save_inflated_weights` for inflated models, whose file
+            carries the architecture in the JSON beside it).
     """
     path = tmp_path / "model.weights.h5"
-    model.save_weights(path)
+    if save is None:
+        model.save_weights(path)
+    else:
+        save(model, path)
     again = build(weights=str(path))
     assert len(again.weights) == len(model.weights)
     for a, b in zip(model.weights, again.weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), err_msg=a.path)
+
+
+def randomize_batch_norm(model: keras.Model, seed: int = 0) -> None:
+    """Gives every BatchNormalization of ``model`` (nested ones too) random statistics, scale and offset."""
+    rng = np.random.default_rng(seed)
+    for layer in leaf_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            for variable in layer.weights:
+                kind, shape = variable.path.rsplit("/", 1)[-1], tuple(variable.shape)
+                low_high = (0.5, 2.0) if "variance" in kind else (0.5, 1.5) if "gamma" in kind else None
+                value = rng.uniform(*low_high, shape) if low_high else rng.normal(0.0, 0.3, shape)
+                variable.assign(value.astype(variable.dtype))
