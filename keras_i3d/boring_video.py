@@ -33,6 +33,7 @@ from keras_i3d.inflated_layers import (
     TimeSameAveragePooling3D,
     TimeSameConv3D,
     TimeSameMaxPooling3D,
+    time_same_frames,
     time_same_padding,
 )
 from keras_i3d.inflation_rules import PER_POSITION, WITH_AXIS
@@ -83,7 +84,7 @@ def _window(source: Frames, kernel: int, stride: int, dilation: int, same: bool,
     """Output frames of a windowed layer whose whole window is unaffected input."""
     n = source.length
     before = time_same_padding(n, kernel, stride, dilation)[0] if same else 0
-    out = -(-n // stride) if same else (n - (kernel - 1) * dilation - 1) // stride + 1
+    out = time_same_frames(n, stride) if same else (n - (kernel - 1) * dilation - 1) // stride + 1
     start, stop = source.start, source.stop
     good = []
     for j in range(max(out, 0)):

@@ -66,8 +66,13 @@ def _check_valid(layer: keras.layers.Layer) -> None:
         raise ValueError(f"{type(layer).__name__} takes channels_last inputs; got data_format={layer.data_format!r}.")
 
 
-def _with_time(shape: tuple, input_shape: tuple, stride: int) -> tuple:
-    return (shape[0], time_same_frames(input_shape[1], stride), *shape[2:])
+def _padded(input_shape, kernel: int, stride: int, dilation: int = 1) -> tuple:
+    """``input_shape`` with the frames the time padding adds (the parent class then says VALID's output)."""
+    frames = input_shape[1]
+    if frames is None:
+        return tuple(input_shape)
+    before, after = time_same_padding(frames, kernel, stride, dilation)
+    return (input_shape[0], frames + before + after, *input_shape[2:])
 
 
 @keras.saving.register_keras_serializable(package="keras_i3d")
@@ -92,7 +97,8 @@ class TimeSameConv3D(keras.layers.Conv3D):
 
     def compute_output_shape(self, input_shape):
         """Conv3D's output shape with ``ceil(frames / stride)`` frames."""
-        return _with_time(super().compute_output_shape(input_shape), input_shape, self.strides[0])
+        padded = _padded(input_shape, self.kernel_size[0], self.strides[0], self.dilation_rate[0])
+        return super().compute_output_shape(padded)
 
 
 @keras.saving.register_keras_serializable(package="keras_i3d")
@@ -115,7 +121,7 @@ class TimeSameMaxPooling3D(keras.layers.MaxPooling3D):
 
     def compute_output_shape(self, input_shape):
         """The pool's output shape with ``ceil(frames / stride)`` frames."""
-        return _with_time(super().compute_output_shape(input_shape), input_shape, self.strides[0])
+        return super().compute_output_shape(_padded(input_shape, self.pool_size[0], self.strides[0]))
 
 
 @keras.saving.register_keras_serializable(package="keras_i3d")
@@ -147,4 +153,4 @@ class TimeSameAveragePooling3D(keras.layers.AveragePooling3D):
 
     def compute_output_shape(self, input_shape):
         """The pool's output shape with ``ceil(frames / stride)`` frames."""
-        return _with_time(super().compute_output_shape(input_shape), input_shape, self.strides[0])
+        return super().compute_output_shape(_padded(input_shape, self.pool_size[0], self.strides[0]))

@@ -407,7 +407,7 @@ def i3d_differences(model: keras.Model) -> list[str]:
     check layer aside): the layer class, its structural config (filters,
     kernel, strides, padding, pooling, batch norm settings...) and the layers
     it takes its inputs from. ``model`` may add weightless layers (a
-    ``Predictions`` activation, dropout) but no weighted ones.
+    ``Predictions`` activation, dropout, a global pool) but no weighted ones.
 
     Args:
         model: a 3D functional model, e.g. an inflated `keras_i3d.InceptionV1`.
@@ -422,7 +422,7 @@ def i3d_differences(model: keras.Model) -> list[str]:
     reference = weights_holder(_channels(model) or 3, classes)
     ref_config, config = reference.get_config(), model.get_config()
     skip_ref = {e["name"] for e in ref_config["layers"] if e["class_name"] in ("InputLayer", "ClipShapeCheck")}
-    skip = {e["name"] for e in config["layers"] if e["class_name"] == "InputLayer"}
+    skip = {e["name"] for e in config["layers"] if e["class_name"] in ("InputLayer", "Dropout")}
     ref_inbound, inbound = _inbound(ref_config, skip_ref), _inbound(config, skip)
     entries = {entry["name"]: entry for entry in config["layers"]}
     problems = []
@@ -441,7 +441,7 @@ def i3d_differences(model: keras.Model) -> list[str]:
             a, b = ref["config"].get(key), entry["config"].get(key)
             if json.dumps(a) != json.dumps(b):
                 problems.append(f"{layer_name}: {key} {b}, not {a}")
-        if inbound[layer_name] != ref_inbound[layer_name] and layer_name != "Logits_Conv3d_0c_1x1_conv_3d":
+        if inbound[layer_name] != ref_inbound[layer_name]:
             problems.append(f"{layer_name}: takes {inbound[layer_name]}, not {ref_inbound[layer_name]}")
     ref_weighted = {layer.name for layer in reference.layers if layer.weights}
     problems += [
@@ -453,6 +453,15 @@ def i3d_differences(model: keras.Model) -> list[str]:
 
 
 # -- weights files -----------------------------------------------------------
+
+
+def _find_inflation(model: keras.Model) -> Inflation | None:
+    """The model's `Inflation`, or that of the first model nested in it that has one."""
+    found = getattr(model, "inflation", None)
+    for layer in model.layers:
+        if found is None and isinstance(layer, keras.Model):
+            found = _find_inflation(layer)
+    return found
 
 
 def save_inflated_weights(model: keras.Model, path: str | os.PathLike) -> dict:
@@ -467,8 +476,9 @@ def save_inflated_weights(model: keras.Model, path: str | os.PathLike) -> dict:
     ``keras_i3d.I3D(weights=path)`` loads the file too.
 
     Args:
-        model: a model from `inflate` or `load_inflated` (or any functional
-            model: then its `Inflation` is not recorded).
+        model: a model from `inflate` or `load_inflated`, or a model around
+            one (a new head on an inflated backbone: the backbone's `Inflation`
+            is recorded); any functional model saves, with no `Inflation`.
         path: the destination, ending in ``.weights.h5``.
 
     Returns:
@@ -481,7 +491,7 @@ def save_inflated_weights(model: keras.Model, path: str | os.PathLike) -> dict:
     is_i3d = not i3d_differences(model)
     channels = _channels(model)
     has_logits = "Logits" in {layer.name for layer in model.layers}
-    inflation = getattr(model, "inflation", None)
+    inflation = _find_inflation(model)
     config = {
         "architecture": "i3d" if is_i3d else "inflated",
         "channels": channels,

@@ -2,6 +2,9 @@
 
 import functools
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -386,3 +389,28 @@ def test_load_inflated_verifies(tmp_path):
     with pytest.raises(ValueError, match="must end in '.weights.h5'"):
         save_inflated_weights(model_3d, tmp_path / "zoo.h5")
     assert not (tmp_path / "zoo.h5").exists()
+
+
+def test_shared_layers_stay_shared():
+    conv = L.Conv2D(3, 3, padding="same", name="shared")
+    inputs = keras.Input((8, 8, 3))
+    outputs = L.Add(name="add")([conv(inputs), conv(conv(inputs))])
+    model_2d = keras.Model(inputs, outputs)
+    model_3d = inflate(model_2d)
+    assert len(model_3d.weights) == 2 and model_3d.get_layer("shared").kernel.shape == (3, 3, 3, 3, 3)
+    report = keras_i3d.boring_video_check(model_2d, model_3d, np.random.default_rng(5).uniform(-1, 1, (1, 8, 8, 3)), 7)
+    assert report.passed and [c.name for c in report.compared] == ["shared", "add"]
+
+
+@pytest.mark.large
+def test_the_example_runs(tmp_path):
+    script = Path(__file__).resolve().parent.parent / "examples" / "inflate_resnet50.py"
+    args = ["--weights", "none", "--size", "32", "--frames", "4", "--epochs", "1"]
+    args += ["--train-per-class", "2", "--val-per-class", "1", "--out", str(tmp_path)]
+    command = [sys.executable, str(script), *args]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "inflated resnet50: 54 convolutions and pools, time kernels [1, 3, 7]" in result.stdout
+    assert "174 of 174 layers compared, all within 1e-05" in result.stdout
+    assert "validation accuracy per epoch: " in result.stdout
+    assert load_inflated(tmp_path / "resnet50_3d_motion.weights.h5").inflation.source == "resnet50"
