@@ -93,7 +93,8 @@ def InceptionV1(  # noqa: N802 - keras.applications naming
     elif pooling == "max":
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
     if input_tensor is not None:
-        inputs = keras.utils.get_source_inputs(input_tensor)
+        sources = keras.utils.get_source_inputs(input_tensor)
+        inputs = sources[0] if len(sources) == 1 else sources  # one input: a tensor, not a list of one
     model = keras.Model(inputs, x, name=name)
     if weights is not None:
         model.load_weights(check_weights_path(weights))

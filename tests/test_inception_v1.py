@@ -43,7 +43,7 @@ def test_pooling(pooling, shape):
 def test_input_tensor_and_free_sizes():
     inputs = keras.Input((None, None, 3))
     model = InceptionV1(input_tensor=inputs, classes=5, classifier_activation=None)
-    assert model.inputs[0] is inputs
+    assert model.input is inputs
     assert keras.ops.convert_to_numpy(model(np.zeros((2, 50, 70, 3), "float32"))).shape == (2, 5)
 
 

@@ -102,10 +102,15 @@ def test_inflated_inception_has_upstream_rgb_imagenet_layout(inception, tmp_path
     # DeepMind's rgb_imagenet checkpoint is I3D inflated from ImageNet Inception-v1: every one of its
     # variables (names and shapes from the real index) has its weight here, and nothing is left over.
     _, model_3d = inception
-    values = helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", helpers.checkpoint_layout("rgb_imagenet"))
-    assign_checkpoint(model_3d, read_checkpoint(tmp_path / "model.ckpt", progress=False))
-    kernel = values["RGB/inception_i3d/Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/w"]
-    np.testing.assert_array_equal(_numpy(model_3d.get_layer("Mixed_5b_Branch_2_Conv3d_0a_3x3_conv_3d").kernel), kernel)
+    saved = model_3d.get_weights()  # the fixture is shared: put its weights back afterwards
+    try:
+        values = helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", helpers.checkpoint_layout("rgb_imagenet"))
+        assign_checkpoint(model_3d, read_checkpoint(tmp_path / "model.ckpt", progress=False))
+        kernel = values["RGB/inception_i3d/Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/w"]
+        layer = model_3d.get_layer("Mixed_5b_Branch_2_Conv3d_0a_3x3_conv_3d")
+        np.testing.assert_array_equal(_numpy(layer.kernel), kernel)
+    finally:
+        model_3d.set_weights(saved)
 
 
 @pytest.mark.requires_data
