@@ -75,8 +75,28 @@ def _padded(input_shape, kernel: int, stride: int, dilation: int = 1) -> tuple:
     return (input_shape[0], frames + before + after, *input_shape[2:])
 
 
+class _TimeSame:
+    """What the three layers share: ``VALID`` padding checked, output shapes of the time-padded input."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _check_valid(self)
+
+    def _time_window(self) -> tuple[int, int, int]:
+        """``(kernel, stride, dilation)`` along time."""
+        kernel = getattr(self, "kernel_size", None) or self.pool_size
+        return kernel[0], self.strides[0], getattr(self, "dilation_rate", (1,))[0]
+
+    def _pad(self, inputs, value: float):
+        return _pad_time(inputs, *self._time_window(), value)
+
+    def compute_output_shape(self, input_shape):
+        """The parent's output shape, with ``ceil(frames / stride)`` frames."""
+        return super().compute_output_shape(_padded(input_shape, *self._time_window()))
+
+
 @keras.saving.register_keras_serializable(package="keras_i3d")
-class TimeSameConv3D(keras.layers.Conv3D):
+class TimeSameConv3D(_TimeSame, keras.layers.Conv3D):
     """`keras.layers.Conv3D` with TF ``SAME`` zero padding in time and ``VALID`` in space.
 
     Takes `keras.layers.Conv3D`'s arguments; ``padding`` must be ``"valid"``
@@ -86,23 +106,13 @@ class TimeSameConv3D(keras.layers.Conv3D):
         ``(batch, frames, height, width, channels)``.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _check_valid(self)
-
     def call(self, inputs):
         """The convolution of ``inputs`` padded with zero frames (TF ``SAME``)."""
-        x = _pad_time(inputs, self.kernel_size[0], self.strides[0], self.dilation_rate[0], 0.0)
-        return super().call(x)
-
-    def compute_output_shape(self, input_shape):
-        """Conv3D's output shape with ``ceil(frames / stride)`` frames."""
-        padded = _padded(input_shape, self.kernel_size[0], self.strides[0], self.dilation_rate[0])
-        return super().compute_output_shape(padded)
+        return super().call(self._pad(inputs, 0.0))
 
 
 @keras.saving.register_keras_serializable(package="keras_i3d")
-class TimeSameMaxPooling3D(keras.layers.MaxPooling3D):
+class TimeSameMaxPooling3D(_TimeSame, keras.layers.MaxPooling3D):
     """`keras.layers.MaxPooling3D` padded ``SAME`` in time (never chosen) and ``VALID`` in space.
 
     Takes `keras.layers.MaxPooling3D`'s arguments; ``padding`` must be ``"valid"``.
@@ -111,21 +121,13 @@ class TimeSameMaxPooling3D(keras.layers.MaxPooling3D):
         ``(batch, frames, height, width, channels)``.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _check_valid(self)
-
     def call(self, inputs):
         """The max pool of ``inputs`` padded with ``-inf`` frames."""
-        return super().call(_pad_time(inputs, self.pool_size[0], self.strides[0], 1, float("-inf")))
-
-    def compute_output_shape(self, input_shape):
-        """The pool's output shape with ``ceil(frames / stride)`` frames."""
-        return super().compute_output_shape(_padded(input_shape, self.pool_size[0], self.strides[0]))
+        return super().call(self._pad(inputs, float("-inf")))
 
 
 @keras.saving.register_keras_serializable(package="keras_i3d")
-class TimeSameAveragePooling3D(keras.layers.AveragePooling3D):
+class TimeSameAveragePooling3D(_TimeSame, keras.layers.AveragePooling3D):
     """`keras.layers.AveragePooling3D` padded ``SAME`` in time and ``VALID`` in space.
 
     Padded frames are left out of each window's mean, as a ``SAME`` average
@@ -136,21 +138,13 @@ class TimeSameAveragePooling3D(keras.layers.AveragePooling3D):
         ``(batch, frames, height, width, channels)``.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _check_valid(self)
-
     def call(self, inputs):
         """The mean over each window's real frames."""
-        kernel, stride = self.pool_size[0], self.strides[0]
-        pooled = super().call(_pad_time(inputs, kernel, stride, 1, 0.0))
+        kernel, stride, _ = self._time_window()
+        pooled = super().call(self._pad(inputs, 0.0))
         # The share of real frames in each window: the same pool over a padded mask of ones.
         mask = ops.ones_like(inputs[:1, :, :1, :1, :1])
         share = ops.average_pool(
             _pad_time(mask, kernel, stride, 1, 0.0), (kernel, 1, 1), (stride, 1, 1), "valid", "channels_last"
         )
         return pooled / share
-
-    def compute_output_shape(self, input_shape):
-        """The pool's output shape with ``ceil(frames / stride)`` frames."""
-        return super().compute_output_shape(_padded(input_shape, self.pool_size[0], self.strides[0]))
