@@ -36,9 +36,9 @@ from keras_i3d.inflated_layers import (
     time_same_frames,
     time_same_padding,
 )
-from keras_i3d.inflation_rules import PER_POSITION, WITH_AXIS
+from keras_i3d.inflation_rules import PER_POSITION, WITH_AXIS, is_elementwise_operation
 from keras_i3d.layers import ClipShapeCheck, LogitsPooling
-from keras_i3d.utils.functional_graph import is_functional_config, replay
+from keras_i3d.utils.functional_graph import find_operation, is_functional_config, replay
 
 L = keras.layers
 
@@ -171,6 +171,8 @@ def _layer_frames(layer, sources: list[Frames]) -> Frames:
         return _merge(sources)
     if isinstance(layer, (*PER_POSITION, *WITH_AXIS, L.PReLU, L.SpatialDropout3D, ClipShapeCheck)):
         return source
+    if is_elementwise_operation(layer):
+        return source
     raise InflationError(f"Cannot tell which frames of layer {layer.name!r} ({type(layer).__name__}) are unaffected.")
 
 
@@ -186,7 +188,7 @@ def _analyse(model: keras.Model, inputs: list[Frames], found: dict[str, Frames],
         return value
 
     def on_call(entry, args, kwargs):
-        layer = model.get_layer(entry["name"])
+        layer = find_operation(model, entry["name"])
         sources = [v for v in keras.tree.flatten(args) if isinstance(v, Frames)]
         if isinstance(layer, keras.Model):
             outputs = _analyse(layer, sources, found, f"{prefix}{layer.name}/")
@@ -327,7 +329,7 @@ def _probe(model: keras.Model, names: list[str]) -> keras.Model:
         return inputs[entry["name"]]
 
     def on_call(entry, args, kwargs):
-        value = model.get_layer(entry["name"])(*args, **kwargs)
+        value = find_operation(model, entry["name"])(*args, **kwargs)
         outputs.setdefault(entry["name"], keras.tree.flatten(value)[0])
         return value
 

@@ -29,8 +29,14 @@ import numpy as np
 
 from keras_i3d.architecture import i3d_time_geometry, weights_holder
 from keras_i3d.errors import InflationError, WeightsError
-from keras_i3d.inflation_rules import has_time_window, inflated_layer, restore_initializers, spatial_kernel
-from keras_i3d.utils.functional_graph import is_functional_config, map_histories, replay
+from keras_i3d.inflation_rules import (
+    has_time_window,
+    inflated_layer,
+    inflated_operation,
+    restore_initializers,
+    spatial_kernel,
+)
+from keras_i3d.utils.functional_graph import find_operation, is_functional_config, map_histories, replay
 from keras_i3d.weights_files import (
     check_sidecar,
     check_weights_filename,
@@ -198,6 +204,8 @@ def _make_layer(layer, args, ctx: _Context, prefix: str):
     if isinstance(layer, keras.Model):
         frames = first.shape[1] if first is not None and len(first.shape) == 5 else None
         return _inflate_model(layer, ctx, frames, layer.name, f"{prefix}{layer.name}/")
+    if not isinstance(layer, keras.layers.Layer):
+        return inflated_operation(layer)
     kernel = stride = 1
     if has_time_window(layer):
         kernel, stride = ctx.kernel_of(layer), ctx.stride_of(layer)
@@ -245,7 +253,7 @@ def _inflate_model(model: keras.Model, ctx: _Context, frames, name: str, prefix:
     def on_call(entry, args, kwargs):
         layer_name = entry["name"]
         if layer_name not in created:
-            created[layer_name] = _make_layer(model.get_layer(layer_name), args, ctx, prefix)
+            created[layer_name] = _make_layer(find_operation(model, layer_name), args, ctx, prefix)
         return _call(created[layer_name], layer_name, args, kwargs)
 
     outputs, _ = replay(config, on_input, on_call)

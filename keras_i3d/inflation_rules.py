@@ -44,10 +44,39 @@ PER_POSITION = (
     L.Minimum,
     L.Dense,
 )
+#: ``keras.ops`` operations that act on every element alone (``x + 3.0``, ``ops.relu6(x)`` in a graph).
+ELEMENTWISE_OPERATIONS = frozenset(
+    "Add Subtract Multiply Divide TrueDivide Maximum Minimum Power Negative Absolute Exp Log Sqrt Square Tanh "
+    "Sin Cos Floor Ceil Round Sign Reciprocal Clip Cast Relu Relu6 Sigmoid HardSigmoid Silu HardSilu Gelu "
+    "Softplus Elu Selu LeakyRelu".split()
+)
 #: Layers whose ``axis`` (a channel axis, or a list) is renumbered for the inserted time axis.
 WITH_AXIS = (L.BatchNormalization, L.LayerNormalization, L.Normalization, L.Softmax, L.Concatenate)
 #: Layers with a spatial window, which get a time kernel and stride.
 WINDOWED = (L.Conv2D, L.DepthwiseConv2D, L.MaxPooling2D, L.AveragePooling2D, LogitsPooling)
+
+
+def is_elementwise_operation(operation) -> bool:
+    """Whether ``operation`` is a ``keras.ops`` operation (not a layer) in `ELEMENTWISE_OPERATIONS`."""
+    return (
+        not isinstance(operation, keras.layers.Layer)
+        and type(operation).__module__.startswith("keras.src.ops")
+        and type(operation).__name__ in ELEMENTWISE_OPERATIONS
+    )
+
+
+def inflated_operation(operation):
+    """A fresh copy of an elementwise ``keras.ops`` operation of a graph (it works on clips as it is).
+
+    Raises:
+        InflationError: for any other operation, naming it.
+    """
+    if not is_elementwise_operation(operation):
+        raise InflationError(
+            f"Cannot inflate operation {operation.name!r} ({type(operation).__name__}): only elementwise "
+            f"keras.ops operations inflate as they are ({', '.join(sorted(ELEMENTWISE_OPERATIONS))})."
+        )
+    return type(operation).from_config(operation.get_config())
 
 
 def supported_layers() -> list[str]:

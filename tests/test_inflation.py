@@ -419,3 +419,21 @@ def test_the_example_runs(tmp_path):
     assert "174 of 174 layers compared, all within 1e-05" in result.stdout
     assert "validation accuracy per epoch: " in result.stdout
     assert load_inflated(tmp_path / "resnet50_3d_motion.weights.h5").inflation.source == "resnet50"
+
+
+@pytest.mark.large
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("MobileNetV3Small", 32), ("EfficientNetB0", 32), ("DenseNet121", 32), ("InceptionV3", 139), ("VGG16", 32)],
+)
+def test_keras_applications_inflate_exactly_with_time_kernels_of_one(name, size):
+    # With time kernels of 1 nothing is padded in time, so every layer of the whole network (squeeze-excite
+    # blocks, keras.ops additions such as MobileNetV3's hard sigmoid, the classifier) must equal the 2D one.
+    # (InceptionV3 at 139, not its minimum 75: Keras' AveragePooling3D with SAME padding fails on PyTorch
+    # when a map is smaller than the window, 1x1 against 3x3 at 75; its AveragePooling2D does not.)
+    model_2d = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3), classes=10)
+    helpers.randomize_batch_norm(model_2d)
+    model_3d = inflate(model_2d, time_kernels=lambda layer: 1, frames=2)
+    images = np.random.default_rng(6).uniform(0, 255, (1, size, size, 3))
+    report = keras_i3d.boring_video_check(model_2d, model_3d, images)
+    assert report.uncompared == [] and report.passed, report.summary()

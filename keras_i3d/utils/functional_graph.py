@@ -65,6 +65,18 @@ def _resolve(value, lookup: Callable[[History], Any]):
     return value
 
 
+def find_operation(model: keras.Model, name: str):
+    """The layer, or the operation (``x + 3.0`` in a graph is a ``keras.ops`` ``Add``), of ``model`` named ``name``.
+
+    Raises:
+        ValueError: if ``model`` has none of that name.
+    """
+    for operation in model.operations:
+        if operation.name == name:
+            return operation
+    raise ValueError(f"Model {model.name!r} has no layer or operation named {name!r}.")
+
+
 def is_functional_config(config) -> bool:
     """Whether ``config`` is a functional model's ``get_config()`` (layers, inputs and outputs)."""
     return isinstance(config, dict) and all(key in config for key in ("layers", "input_layers", "output_layers"))
