@@ -340,7 +340,7 @@ def _probe(model: keras.Model, names: list[str]) -> keras.Model:
 def boring_video_check(
     model_2d: keras.Model,
     model_3d: keras.Model,
-    images,
+    images: np.ndarray,
     frames: int | None = None,
     tolerance: float = 1e-5,
     batch_size: int = 1,

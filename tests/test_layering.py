@@ -54,7 +54,7 @@ LEVELS = {
     "keras_i3d.boring_video": 2,
     "keras_i3d.i3d": 3,
     "keras_i3d.two_stream": 3,
-    "keras_i3d.inception_v1": 4,
+    "keras_i3d.inception_v1": 3,
     "keras_i3d.inference": 4,
     "keras_i3d.export": 4,
     "keras_i3d.transfer": 4,
