@@ -38,7 +38,7 @@ from keras_i3d.inflated_layers import (
 )
 from keras_i3d.inflation_rules import PER_POSITION, WITH_AXIS, is_elementwise_operation
 from keras_i3d.layers import ClipShapeCheck, LogitsPooling
-from keras_i3d.utils.functional_graph import find_operation, is_functional_config, replay
+from keras_i3d.utils.functional_graph import find_operation, is_functional_config, map_histories, replay
 
 L = keras.layers
 
@@ -314,27 +314,39 @@ def _compare(name: str, info: Frames, activations_2d, activations_3d) -> LayerCo
     return LayerComparison(name, info.frames(), info.length, diff, scale, relative)
 
 
-def _probe(model: keras.Model, names: list[str]) -> keras.Model:
-    """A model of ``model``'s layers (shared, not copied) returning the first output of each named layer."""
-    inputs, outputs = {}, {}
+def _trace_into(model: keras.Model, args, prefix: str, found: dict) -> object:
+    """Calls ``model``'s layers (shared, not copied) on ``args``, recording each layer's first output.
+
+    Nested models are traced inside, their layers recorded as ``outer/inner``.
+    """
     if isinstance(model, keras.Sequential):
-        x = inputs["input"] = keras.Input(batch_shape=model.inputs[0].shape, dtype=model.inputs[0].dtype)
+        x = keras.tree.flatten(args)[0]
         for layer in model.layers:
-            x = outputs[layer.name] = layer(x)
-        return keras.Model(inputs["input"], [outputs[name] for name in names])
+            x = found.setdefault(prefix + layer.name, layer(x))
+        return x
+    config = model.get_config()
+    names = keras.tree.flatten(map_histories(config["input_layers"], lambda history: history[0]))
+    given = dict(zip(names, keras.tree.flatten(args), strict=True))
 
-    def on_input(entry):
-        c = entry["config"]
-        inputs[entry["name"]] = keras.Input(batch_shape=c["batch_shape"], dtype=c.get("dtype"), name=entry["name"])
-        return inputs[entry["name"]]
-
-    def on_call(entry, args, kwargs):
-        value = find_operation(model, entry["name"])(*args, **kwargs)
-        outputs.setdefault(entry["name"], keras.tree.flatten(value)[0])
+    def on_call(entry, call_args, kwargs):
+        operation = find_operation(model, entry["name"])
+        if isinstance(operation, keras.Model):
+            value = _trace_into(operation, call_args, f"{prefix}{entry['name']}/", found)
+        else:
+            value = operation(*call_args, **kwargs)
+        found.setdefault(prefix + entry["name"], keras.tree.flatten(value)[0])
         return value
 
-    replay(model.get_config(), on_input, on_call)
-    return keras.Model(list(inputs.values()), [outputs[name] for name in names])
+    outputs, _ = replay(config, lambda entry: given[entry["name"]], on_call)
+    return outputs
+
+
+def _trace(model: keras.Model) -> tuple[keras.KerasTensor, dict]:
+    """A fresh input for ``model`` and ``{layer name: its output}`` for every layer, nested ones included."""
+    inputs = keras.Input(batch_shape=model.inputs[0].shape, dtype=model.inputs[0].dtype)
+    found: dict = {}
+    _trace_into(model, [inputs], "", found)
+    return inputs, found
 
 
 def boring_video_check(
@@ -347,8 +359,8 @@ def boring_video_check(
 ) -> BoringVideoReport:
     """Runs a 2D model on images and its inflation on those images repeated, comparing every layer.
 
-    Every layer the two models share by name (nested models at their
-    outputs) is compared over the output frames `unaffected_frames` says
+    Every layer the two models share by name (those of nested models too,
+    as ``outer/inner``) is compared over the output frames `unaffected_frames` says
     temporal padding does not reach; each comparison is relative to the
     layer's largest 2D activation, as activations of different layers differ
     in scale by orders of magnitude.
@@ -375,11 +387,14 @@ def boring_video_check(
         raise InflationError(f"`images` must be (batch, height, width, channels); got shape {images.shape}.")
     found = unaffected_frames(model_3d, frames)
     frames = frames or keras.tree.flatten(model_3d.inputs)[0].shape[1]
-    names = [layer.name for layer in model_2d.layers if layer.name in found and not isinstance(layer, L.InputLayer)]
-    names = [name for name in names if name in {layer.name for layer in model_3d.layers}]
+    inputs_2d, traced_2d = _trace(model_2d)
+    inputs_3d, traced_3d = _trace(model_3d)
+    names = [name for name in traced_2d if name in traced_3d and name in found]
     video = np.repeat(images[:, None], frames, axis=1)
-    outputs_2d = _probe(model_2d, names).predict(images, batch_size=batch_size, verbose=0)
-    outputs_3d = _probe(model_3d, names).predict(video, batch_size=batch_size, verbose=0)
+    probe_2d = keras.Model(inputs_2d, [traced_2d[name] for name in names])
+    probe_3d = keras.Model(inputs_3d, [traced_3d[name] for name in names])
+    outputs_2d = probe_2d.predict(images, batch_size=batch_size, verbose=0)
+    outputs_3d = probe_3d.predict(video, batch_size=batch_size, verbose=0)
     if len(names) == 1:
         outputs_2d, outputs_3d = [outputs_2d], [outputs_3d]
     rows = [_compare(name, found[name], a2, a3) for name, a2, a3 in zip(names, outputs_2d, outputs_3d, strict=True)]

@@ -278,8 +278,8 @@ def test_nested_models_inflate_whole():
     report = keras_i3d.boring_video_check(
         model_2d, model_3d, np.random.default_rng(4).uniform(-1, 1, (1, 16, 16, 3)), 9
     )
-    assert report.passed and [c.name for c in report.compared] == ["outer_conv", "inner"]
-    assert report.compared[1].frames == range(3, 6)
+    assert report.passed and [c.name for c in report.compared] == ["outer_conv", "inner/inner_conv", "inner"]
+    assert report.compared[1].frames == report.compared[2].frames == range(3, 6)
 
 
 # -- choices and errors --------------------------------------------------------------
