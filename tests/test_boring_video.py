@@ -4,7 +4,14 @@ import keras
 import numpy as np
 import pytest
 
-from keras_i3d import InceptionV1, InflationError, boring_video_check, inflate, unaffected_frames
+from keras_i3d import (
+    InceptionV1,
+    InflationError,
+    boring_video_check,
+    fuse_for_inference,
+    inflate,
+    unaffected_frames,
+)
 from keras_i3d.architecture import weights_holder
 from keras_i3d.boring_video import Frames
 from tests import helpers
@@ -107,6 +114,11 @@ def test_i3d_itself_is_analysed():
     assert found["Mixed_4f"] == Frames(16, 7, 8)
     assert found["Mixed_5c"] == Frames(8, 0, 0) and found["Logits"].count == 0
     assert unaffected_frames(i3d, frames=128)["Mixed_5c"] == Frames(16, 6, 10)
+    # The fused model (FusedConv3D, separable max pools) has the same time geometry.
+    fused = unaffected_frames(fuse_for_inference(i3d, implementation="frames"), frames=64)
+    assert {name: fused[name] for name in ("Conv3d_1a_7x7", "Mixed_4f", "Mixed_5c")} == {
+        name: found[name] for name in ("Conv3d_1a_7x7", "Mixed_4f", "Mixed_5c")
+    }
 
 
 def test_bad_requests():
