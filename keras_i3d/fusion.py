@@ -32,6 +32,7 @@ import keras
 import numpy as np
 
 from keras_i3d.fused_layers import IMPLEMENTATIONS, FusedConv3D, SeparableMaxPooling3D
+from keras_i3d.utils.functional_graph import node_histories
 
 #: The implementation ``"auto"`` picks per backend (measured on CPU, BENCHMARKS.md).
 AUTO_IMPLEMENTATION = {"tensorflow": "conv3d", "jax": "frames", "torch": "frames"}
@@ -42,13 +43,7 @@ _DTYPES = ("float32", "bfloat16", "float16", "mixed_bfloat16", "mixed_float16")
 
 def _history_names(value) -> list[str]:
     """The layer names a node's arguments refer to (``keras_history``)."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            return [value["config"]["keras_history"][0]]
-        return [name for item in value.values() for name in _history_names(item)]
-    if isinstance(value, (list, tuple)):
-        return [name for item in value for name in _history_names(item)]
-    return []
+    return [history[0] for history in node_histories(value)]
 
 
 def _consumers(layers: list[dict], outputs) -> dict[str, list[str]]:

@@ -36,7 +36,13 @@ from keras_i3d.inflation_rules import (
     restore_initializers,
     spatial_kernel,
 )
-from keras_i3d.utils.functional_graph import find_operation, is_functional_config, map_histories, replay
+from keras_i3d.utils.functional_graph import (
+    find_operation,
+    is_functional_config,
+    map_histories,
+    node_histories,
+    replay,
+)
 from keras_i3d.weights_files import (
     check_sidecar,
     check_weights_filename,
@@ -381,23 +387,8 @@ def _inbound(config: dict, skip: set[str]) -> dict[str, list[str]]:
 
     def sources(entry) -> list[str]:
         found = []
-
-        def walk(value):
-            if isinstance(value, dict):
-                if value.get("class_name") == "__keras_tensor__":
-                    source = value["config"]["keras_history"][0]
-                    if source in skip:
-                        found.extend(sources(entries[source]))
-                    else:
-                        found.append(source)
-                else:
-                    for item in value.values():
-                        walk(item)
-            elif isinstance(value, (list, tuple)):
-                for item in value:
-                    walk(item)
-
-        walk(entry["inbound_nodes"])
+        for source, _, _ in node_histories(entry["inbound_nodes"]):
+            found.extend(sources(entries[source]) if source in skip else [source])
         return found
 
     return {name: sources(entry) for name, entry in entries.items()}

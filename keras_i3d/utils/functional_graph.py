@@ -43,13 +43,14 @@ def map_histories(structure, fn: Callable[[History], Any]):
     raise ValueError(f"Not a functional model's input or output structure: {structure!r}.")
 
 
-def _node_histories(value) -> list[History]:
+def node_histories(value) -> list[History]:
+    """The ``keras_history`` of every tensor a serialized call (an inbound node, or part of one) refers to."""
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             return [tuple(value["config"]["keras_history"])]
-        return [h for item in value.values() for h in _node_histories(item)]
+        return [h for item in value.values() for h in node_histories(item)]
     if isinstance(value, (list, tuple)):
-        return [h for item in value for h in _node_histories(item)]
+        return [h for item in value for h in node_histories(item)]
     return []
 
 
@@ -128,7 +129,7 @@ def replay(
         return keras.tree.flatten(done[name][node])[index]
 
     def ready(node: dict) -> bool:
-        return all(h[0] in done and len(done[h[0]]) > h[1] for h in _node_histories(node))
+        return all(h[0] in done and len(done[h[0]]) > h[1] for h in node_histories(node))
 
     while pending:
         progressed = False
