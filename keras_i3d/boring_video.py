@@ -38,7 +38,7 @@ from keras_i3d.inflated_layers import (
 )
 from keras_i3d.inflation_rules import PER_POSITION, WITH_AXIS, is_elementwise_operation
 from keras_i3d.layers import ClipShapeCheck, LogitsPooling
-from keras_i3d.utils.functional_graph import find_operation, is_functional_config, map_histories, replay
+from keras_i3d.utils.functional_graph import is_functional_config, map_histories, operations_by_name, replay
 
 L = keras.layers
 
@@ -181,6 +181,7 @@ def _analyse(model: keras.Model, inputs: list[Frames], found: dict[str, Frames],
     if not is_functional_config(config):
         raise InflationError(f"unaffected_frames needs a functional model; {model.name!r} is {type(model).__name__}.")
     feed = iter(inputs)
+    operations = operations_by_name(model)
 
     def on_input(entry):
         value = next(feed)
@@ -188,7 +189,7 @@ def _analyse(model: keras.Model, inputs: list[Frames], found: dict[str, Frames],
         return value
 
     def on_call(entry, args, kwargs):
-        layer = find_operation(model, entry["name"])
+        layer = operations[entry["name"]]
         sources = [v for v in keras.tree.flatten(args) if isinstance(v, Frames)]
         if isinstance(layer, keras.Model):
             outputs = _analyse(layer, sources, found, f"{prefix}{layer.name}/")
@@ -327,9 +328,10 @@ def _trace_into(model: keras.Model, args, prefix: str, found: dict) -> object:
     config = model.get_config()
     names = keras.tree.flatten(map_histories(config["input_layers"], lambda history: history[0]))
     given = dict(zip(names, keras.tree.flatten(args), strict=True))
+    operations = operations_by_name(model)
 
     def on_call(entry, call_args, kwargs):
-        operation = find_operation(model, entry["name"])
+        operation = operations[entry["name"]]
         if isinstance(operation, keras.Model):
             value = _trace_into(operation, call_args, f"{prefix}{entry['name']}/", found)
         else:

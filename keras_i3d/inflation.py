@@ -37,10 +37,10 @@ from keras_i3d.inflation_rules import (
     spatial_kernel,
 )
 from keras_i3d.utils.functional_graph import (
-    find_operation,
     is_functional_config,
     map_histories,
     node_histories,
+    operations_by_name,
     replay,
 )
 from keras_i3d.weights_files import (
@@ -177,7 +177,8 @@ class _Context:
     strides: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def _check_model(model) -> None:
+def _check_model(model) -> dict | None:
+    """Raises `InflationError` unless ``model`` inflates; returns its functional config (``None``: Sequential)."""
     if not isinstance(model, keras.Model):
         raise InflationError(f"`inflate` takes a Keras model; got {type(model).__name__}.")
     if isinstance(model, keras.Sequential):
@@ -186,11 +187,14 @@ def _check_model(model) -> None:
                 f"Sequential model {model.name!r} has no input yet: start it with keras.Input(shape=...) "
                 "or build it, then inflate."
             )
-    elif not is_functional_config(model.get_config()):
+        return None
+    config = model.get_config()
+    if not is_functional_config(config):
         raise InflationError(
             f"`inflate` takes functional or Sequential models; {model.name!r} is a subclassed "
             f"{type(model).__name__}, whose graph Keras cannot list."
         )
+    return config
 
 
 def _input_3d(batch_shape, dtype, name: str, frames: int | None):
@@ -243,11 +247,13 @@ def _inflate_sequential(model: keras.Sequential, ctx: _Context, frames, name: st
     return keras.Model(inputs, x, name=name)
 
 
-def _inflate_model(model: keras.Model, ctx: _Context, frames, name: str, prefix: str = "") -> keras.Model:
+def _inflate_model(
+    model: keras.Model, ctx: _Context, frames, name: str, prefix: str = "", config: dict | None = None
+) -> keras.Model:
     if isinstance(model, keras.Sequential):
         return _inflate_sequential(model, ctx, frames, name, prefix)
-    _check_model(model)
-    config = model.get_config()
+    config = config or _check_model(model)
+    operations = operations_by_name(model)
     inputs: dict[str, object] = {}
     created: dict[str, keras.layers.Layer] = {}
 
@@ -259,7 +265,7 @@ def _inflate_model(model: keras.Model, ctx: _Context, frames, name: str, prefix:
     def on_call(entry, args, kwargs):
         layer_name = entry["name"]
         if layer_name not in created:
-            created[layer_name] = _make_layer(find_operation(model, layer_name), args, ctx, prefix)
+            created[layer_name] = _make_layer(operations[layer_name], args, ctx, prefix)
         return _call(created[layer_name], layer_name, args, kwargs)
 
     outputs, _ = replay(config, on_input, on_call)
@@ -344,14 +350,14 @@ def inflate(
         InflationError: for a model or layer that cannot be inflated (naming
             the layer and why), or a bad argument.
     """
-    _check_model(model_2d)
+    config = _check_model(model_2d)
     if frames is not None:
         frames = _check_size(frames, "frames")
     ctx = _Context(
         _policy(time_kernels, default_time_kernel, "time_kernels", model_2d),
         _policy(time_strides, default_time_stride, "time_strides", model_2d),
     )
-    model_3d = _inflate_model(model_2d, ctx, frames, name or f"{model_2d.name}_inflated")
+    model_3d = _inflate_model(model_2d, ctx, frames, name or f"{model_2d.name}_inflated", config=config)
     _transfer_weights(model_2d, model_3d)
     model_3d.inflation = Inflation(model_2d.name, frames, ctx.kernels, ctx.strides)
     return model_3d
@@ -415,11 +421,12 @@ def i3d_differences(model: keras.Model) -> list[str]:
         One line per difference, at most 20.
     """
     names = {layer.name for layer in model.layers}
-    if "Conv3d_1a_7x7_conv_3d" not in names or not is_functional_config(model.get_config()):
+    config = model.get_config()
+    if "Conv3d_1a_7x7_conv_3d" not in names or not is_functional_config(config):
         return [f"{model.name!r} has no layer 'Conv3d_1a_7x7_conv_3d'."]
     classes = int(model.get_layer("Logits").output.shape[-1]) if "Logits" in names else None
     reference = weights_holder(_channels(model) or 3, classes)
-    ref_config, config = reference.get_config(), model.get_config()
+    ref_config = reference.get_config()
     skip_ref = {e["name"] for e in ref_config["layers"] if e["class_name"] in ("InputLayer", "ClipShapeCheck")}
     skip = {e["name"] for e in config["layers"] if e["class_name"] in ("InputLayer", "Dropout")}
     ref_inbound, inbound = _inbound(ref_config, skip_ref), _inbound(config, skip)

@@ -66,16 +66,9 @@ def _resolve(value, lookup: Callable[[History], Any]):
     return value
 
 
-def find_operation(model: keras.Model, name: str):
-    """The layer, or the operation (``x + 3.0`` in a graph is a ``keras.ops`` ``Add``), of ``model`` named ``name``.
-
-    Raises:
-        ValueError: if ``model`` has none of that name.
-    """
-    for operation in model.operations:
-        if operation.name == name:
-            return operation
-    raise ValueError(f"Model {model.name!r} has no layer or operation named {name!r}.")
+def operations_by_name(model: keras.Model) -> dict:
+    """``{name: layer or operation}`` of ``model`` (``x + 3.0`` in a graph is a ``keras.ops`` ``Add``, not a layer)."""
+    return {operation.name: operation for operation in model.operations}
 
 
 def is_functional_config(config) -> bool:
