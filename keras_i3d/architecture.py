@@ -313,6 +313,55 @@ def i3d_head(
     return keras.layers.Reshape((classes,), name="Logits")(x)
 
 
+def builder_top(
+    x,
+    include_top: bool,
+    pooling: str | None,
+    classes: int,
+    classifier_activation: str | None,
+    dropout_rate: float,
+    kernel_initializer: str,
+    rank: int = 3,
+):
+    """The keras.applications end of `keras_i3d.I3D` and `keras_i3d.InceptionV1` after ``Mixed_5c``.
+
+    Args:
+        x: the ``Mixed_5c`` tensor.
+        include_top: add the ``Logits`` head (`i3d_head`) and, with a
+            ``classifier_activation``, a ``Predictions`` activation.
+        pooling: without the head: ``"avg"`` / ``"max"`` for a global pool
+            (``avg_pool`` / ``max_pool``), ``None`` for the map itself.
+        classes: classes of the head.
+        classifier_activation: activation of ``Predictions``, or ``None`` for logits.
+        dropout_rate: dropout before the classifier.
+        kernel_initializer: initializer of the classifier kernel.
+        rank: 3, or 2 for images.
+
+    Returns:
+        The model's output tensor.
+    """
+    if include_top:
+        x = i3d_head(x, classes, dropout_rate, kernel_initializer, rank)
+        if classifier_activation is not None:
+            x = keras.layers.Activation(classifier_activation, name="Predictions")(x)
+    elif pooling is not None:
+        pools = {
+            ("avg", 3): keras.layers.GlobalAveragePooling3D,
+            ("max", 3): keras.layers.GlobalMaxPooling3D,
+            ("avg", 2): keras.layers.GlobalAveragePooling2D,
+            ("max", 2): keras.layers.GlobalMaxPooling2D,
+        }
+        x = pools[pooling, rank](name=f"{pooling}_pool")(x)
+    return x
+
+
+def restore_default_initializer(model: keras.Model) -> None:
+    """Makes the config of a model built with placeholder zeros (weights about to be loaded) say glorot again."""
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv3D)):
+            layer.kernel_initializer = keras.initializers.get(DEFAULT_KERNEL_INITIALIZER)
+
+
 def weights_holder(channels: int, classes: int | None) -> keras.Model:
     """An I3D to hold a weights file's variables: any input size, logits out.
 

@@ -11,7 +11,13 @@ import numpy as np
 
 from keras_i3d import clip_checks, pretrained
 from keras_i3d import presets as presets_lib
-from keras_i3d.architecture import DEFAULT_KERNEL_INITIALIZER, DEFAULT_SIZE, i3d_features, i3d_head
+from keras_i3d.architecture import (
+    DEFAULT_KERNEL_INITIALIZER,
+    DEFAULT_SIZE,
+    builder_top,
+    i3d_features,
+    restore_default_initializer,
+)
 from keras_i3d.errors import InputError
 from keras_i3d.i3d_model import I3DModel
 from keras_i3d.weights_files import check_weights_path, describe_weights_file
@@ -151,14 +157,7 @@ def I3D(  # noqa: N802 - keras.applications naming
     # compiles once per kernel shape (~15 s for the whole network).
     init = "zeros" if weights is not None else DEFAULT_KERNEL_INITIALIZER
     x = i3d_features(inputs, init)
-    if include_top:
-        x = i3d_head(x, classes, dropout_rate, init)
-        if classifier_activation is not None:
-            x = keras.layers.Activation(classifier_activation, name="Predictions")(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling3D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling3D(name="max_pool")(x)
+    x = builder_top(x, include_top, pooling, classes, classifier_activation, dropout_rate, init)
 
     if input_tensor is not None:
         inputs = keras.utils.get_source_inputs(input_tensor)
@@ -166,15 +165,8 @@ def I3D(  # noqa: N802 - keras.applications naming
 
     if weights is not None:
         pretrained.load_weights(model, weights, include_top=include_top)
-        _restore_default_initializer(model)
+        restore_default_initializer(model)
     return model
-
-
-def _restore_default_initializer(model: keras.Model) -> None:
-    """Makes the config of a model built with placeholder zeros say glorot again."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv3D):
-            layer.kernel_initializer = keras.initializers.get(DEFAULT_KERNEL_INITIALIZER)
 
 
 def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:

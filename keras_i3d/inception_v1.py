@@ -16,7 +16,13 @@ import os
 import keras
 import numpy as np
 
-from keras_i3d.architecture import DEFAULT_KERNEL_INITIALIZER, DEFAULT_SIZE, i3d_features, i3d_head
+from keras_i3d.architecture import (
+    DEFAULT_KERNEL_INITIALIZER,
+    DEFAULT_SIZE,
+    builder_top,
+    i3d_features,
+    restore_default_initializer,
+)
 from keras_i3d.i3d import validate_builder_arguments
 from keras_i3d.weights_files import check_weights_path
 
@@ -83,19 +89,15 @@ def InceptionV1(  # noqa: N802 - keras.applications naming
         inputs = input_tensor
     else:
         inputs = keras.Input(shape=_image_shape(input_shape or (DEFAULT_SIZE, DEFAULT_SIZE, 3)), name="inputs")
-    x = i3d_features(inputs, DEFAULT_KERNEL_INITIALIZER, rank=2)
-    if include_top:
-        x = i3d_head(x, classes, dropout_rate, DEFAULT_KERNEL_INITIALIZER, rank=2)
-        if classifier_activation is not None:
-            x = keras.layers.Activation(classifier_activation, name="Predictions")(x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    # As in I3D: weights about to be loaded need no random initialization (costly on JAX).
+    init = "zeros" if weights is not None else DEFAULT_KERNEL_INITIALIZER
+    x = i3d_features(inputs, init, rank=2)
+    x = builder_top(x, include_top, pooling, classes, classifier_activation, dropout_rate, init, rank=2)
     if input_tensor is not None:
         sources = keras.utils.get_source_inputs(input_tensor)
         inputs = sources[0] if len(sources) == 1 else sources  # one input: a tensor, not a list of one
     model = keras.Model(inputs, x, name=name)
     if weights is not None:
         model.load_weights(check_weights_path(weights))
+        restore_default_initializer(model)
     return model
