@@ -443,3 +443,31 @@ def test_keras_applications_inflate_exactly_with_time_kernels_of_one(name, size)
     images = np.random.default_rng(6).uniform(0, 255, (1, size, size, 3))
     report = keras_i3d.boring_video_check(model_2d, model_3d, images)
     assert report.uncompared == [] and report.passed, report.summary()
+
+
+def test_elementwise_keras_ops_inflate_and_others_are_named():
+    inputs = keras.Input((8, 8, 3))
+    x = L.Conv2D(3, 3, padding="same", name="conv")(inputs)
+    model_2d = keras.Model(inputs, keras.ops.relu6(x + 3.0) / 6.0)  # MobileNetV3's hard sigmoid, as ops
+    model_3d = inflate(model_2d)
+    report = keras_i3d.boring_video_check(model_2d, model_3d, np.random.default_rng(7).uniform(-1, 1, (1, 8, 8, 3)), 5)
+    # The operations are compared too: elementwise, they keep every frame that reaches them unaffected.
+    assert report.passed and len(report.compared) == 4 and report.compared[0].name == "conv"
+    assert {c.frames for c in report.compared} == {range(1, 4)}
+    assert model_3d.output.shape == (None, None, 8, 8, 3)
+    transposed = keras.Model(inputs, keras.ops.transpose(x, (0, 2, 1, 3)))
+    with pytest.raises(InflationError, match=r"Cannot inflate operation '.*' \(Transpose\): only elementwise"):
+        inflate(transposed)
+
+
+def test_load_inflated_refuses_a_config_it_cannot_rebuild(tmp_path):
+    path = tmp_path / "zoo.weights.h5"
+    save_inflated_weights(inflate(layer_zoo()), path)
+    config_file = tmp_path / "zoo.config.json"
+    config = json.loads(config_file.read_text())
+    config["keras_model"]["config"]["layers"][3].update(
+        class_name="NoSuchLayer", registered_name="keras_i3d>NoSuchLayer"
+    )
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(WeightsError, match="Cannot rebuild the model described beside"):
+        load_inflated(path)
