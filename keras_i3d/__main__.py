@@ -2,6 +2,6 @@
 
 import sys
 
-from keras_i3d.cli import main
+from keras_i3d.cli.app import main
 
 sys.exit(main())

@@ -13,8 +13,8 @@ from importlib import resources
 import numpy as np
 from keras import ops
 
-from keras_i3d.clip_checks import as_array, check_dtype, check_finite
 from keras_i3d.errors import InputError
+from keras_i3d.model.clip_checks import as_array, check_dtype, check_finite
 from keras_i3d.presets import DATASET_CLASSES, STREAM_CHANNELS
 
 #: Optical flow is clipped to +-FLOW_BOUND pixels, then scaled to [-1, 1].

@@ -34,7 +34,7 @@ class Preset:
         index_blob_id: git blob id of the checkpoint's ``model.ckpt.index`` in
             DeepMind's repository.
         data_blob_id: git blob id of its ``model.ckpt.data-00000-of-00001``.
-        weights_digest: `keras_i3d.weights_files.weights_digest` of the
+        weights_digest: `keras_i3d.weights.files.weights_digest` of the
             converted weights (a hash of every variable's name, dtype, shape and
             value, independent of how HDF5 lays the file out), where it is
             known; cached and mirrored files are verified against it.

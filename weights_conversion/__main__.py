@@ -32,12 +32,13 @@ from pathlib import Path
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
-    from keras_i3d import deepmind_data, presets
-    from keras_i3d.checkpoints import ConversionResult, check_tolerance, convert_checkpoint
+    from keras_i3d import presets
     from keras_i3d.errors import KerasI3DError
     from keras_i3d.utils import paths
     from keras_i3d.utils.arguments import OneLineArgumentParser
     from keras_i3d.utils.files import ensure_writable_dir, write_json_atomic
+    from keras_i3d.weights import deepmind as deepmind_data
+    from keras_i3d.weights.checkpoints import ConversionResult, check_tolerance, convert_checkpoint
 
 
 def convert_one(

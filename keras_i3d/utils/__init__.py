@@ -1,1 +1,5 @@
-"""Small helpers with no model code: files, hashes, paths, downloads."""
+"""Small helpers with no model code and no Keras: files and atomic writes, hashes, downloads, paths,
+quiet framework start-up, signals, module aliases.
+
+May import: `keras_i3d.errors`, `keras_i3d.version`, `keras_i3d.presets` (the bottom level) only.
+"""

