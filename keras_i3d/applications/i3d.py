@@ -9,7 +9,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_i3d import presets as presets_lib
 from keras_i3d.errors import InputError
 from keras_i3d.model import clip_checks
 from keras_i3d.model.architecture import (
@@ -20,8 +19,8 @@ from keras_i3d.model.architecture import (
     restore_default_initializer,
 )
 from keras_i3d.model.i3d_model import I3DModel
-from keras_i3d.weights import pretrained
-from keras_i3d.weights.files import check_weights_path, describe_weights_file
+from keras_i3d.weights.load import load_weights
+from keras_i3d.weights.spec import WeightsSpec, check_fits, describe
 
 
 def _validate_input_shape(input_shape, channels: int | None) -> tuple:
@@ -55,7 +54,7 @@ def validate_builder_arguments(include_top, weights, input_tensor, pooling, clas
     """
     if not isinstance(include_top, bool):
         raise ValueError(f"`include_top` must be True or False; got {include_top!r}.")
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+    if weights is not None and not isinstance(weights, (str, os.PathLike, WeightsSpec)):
         raise ValueError(
             f"`weights` must be None, a preset name or a path to a .weights.h5 file; got {type(weights).__name__}."
         )
@@ -101,7 +100,8 @@ def I3D(  # noqa: N802 - keras.applications naming
     Args:
         include_top: whether to include the ``Logits`` classifier.
         weights: ``None`` (random initialization), a preset name (see
-            ``keras_i3d.presets.PRESETS``) or a path to a ``.weights.h5`` file.
+            ``keras_i3d.presets.PRESETS``), a path to a ``.weights.h5`` file,
+            or a `keras_i3d.weights.spec.WeightsSpec` from ``describe``.
         input_tensor: optional Keras tensor to use as the model input.
         input_shape: optional ``(frames, height, width, channels)``; defaults to
             ``(None, 224, 224, C)`` with ``C`` from the weights (3 for RGB).
@@ -124,21 +124,14 @@ def I3D(  # noqa: N802 - keras.applications naming
             take: fewer than 1 frame, frames under 32x32 pixels, or channels
             that do not match the weights. The model itself rejects such clips
             too, whatever shape it was built for.
-        WeightsError: if the weights cannot be found, read, verified or do not fit.
+        WeightsError: (a ``ValueError``) if the weights cannot be found, read
+            or verified, or do not fit (``classes`` with ``include_top=True``:
+            checked before any graph is built).
     """
     validate_builder_arguments(include_top, weights, input_tensor, pooling, classes, dropout_rate)
-    preset = None
-    channels = None
-    if weights is not None and pretrained.is_weights_file(weights):
-        channels = describe_weights_file(check_weights_path(weights)).channels
-    elif weights is not None:
-        preset = presets_lib.get_preset(weights)
-        channels = preset.channels
-        if include_top and classes != preset.classes:
-            raise ValueError(
-                f"Preset {preset.name!r} has {preset.classes} classes; got classes={classes}. "
-                "Use include_top=False to put your own classifier on top."
-            )
+    spec = describe(weights)  # the weights path: describe -> check -> build -> fetch, verify, load
+    channels = None if spec is None else spec.channels
+    check_fits(spec, classes=classes if include_top else None)
 
     if input_tensor is not None:
         tensor_shape = tuple(input_tensor.shape)
@@ -156,7 +149,7 @@ def I3D(  # noqa: N802 - keras.applications naming
 
     # Weights about to be loaded need no random initialization, which on JAX
     # compiles once per kernel shape (~15 s for the whole network).
-    init = "zeros" if weights is not None else DEFAULT_KERNEL_INITIALIZER
+    init = "zeros" if spec is not None else DEFAULT_KERNEL_INITIALIZER
     x = i3d_features(inputs, init)
     x = builder_top(x, include_top, pooling, classes, classifier_activation, dropout_rate, init)
 
@@ -164,8 +157,8 @@ def I3D(  # noqa: N802 - keras.applications naming
         inputs = keras.utils.get_source_inputs(input_tensor)
     model = I3DModel(inputs, x, name=name)
 
-    if weights is not None:
-        pretrained.load_weights(model, weights, include_top=include_top)
+    if spec is not None:
+        load_weights(model, spec, include_top=include_top)
         restore_default_initializer(model)
     return model
 
@@ -173,9 +166,9 @@ def I3D(  # noqa: N802 - keras.applications naming
 def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
     """Loads a whole model saved with ``model.save("x.keras")``, keras_i3d's layers included.
 
-    `keras.saving.load_model` works too once ``keras_i3d.applications.i3d`` is imported
-    (``import keras_i3d`` alone loads nothing, to stay fast); this does both
-    and checks the path first.
+    `keras.saving.load_model` works too after ``import keras_i3d``, which
+    registers keras_i3d's layers and model class with Keras; this also checks
+    the path first and names what is wrong with it.
 
     Args:
         path: a ``.keras`` file.

@@ -24,7 +24,8 @@ from keras_i3d.model.architecture import (
     i3d_features,
     restore_default_initializer,
 )
-from keras_i3d.weights.files import check_weights_path
+from keras_i3d.weights.files import WeightsFile, check_weights_path
+from keras_i3d.weights.verify import check_sha256
 
 
 def _image_shape(input_shape) -> tuple:
@@ -82,7 +83,8 @@ def InceptionV1(  # noqa: N802 - keras.applications naming
 
     Raises:
         ValueError: for bad arguments.
-        WeightsError: if ``weights`` is not a readable ``.weights.h5`` file.
+        WeightsError: if ``weights`` is not a readable ``.weights.h5`` file, or
+            does not match its ``.sha256`` sidecar.
     """
     validate_builder_arguments(include_top, None, input_tensor, pooling, classes, dropout_rate)
     if input_tensor is not None:
@@ -98,6 +100,8 @@ def InceptionV1(  # noqa: N802 - keras.applications naming
         inputs = sources[0] if len(sources) == 1 else sources  # one input: a tensor, not a list of one
     model = keras.Model(inputs, x, name=name)
     if weights is not None:
-        model.load_weights(check_weights_path(weights))
+        weights_file = WeightsFile(check_weights_path(weights))
+        check_sha256(weights_file)
+        weights_file.read_into(model, f"an InceptionV1 with {classes} classes")
         restore_default_initializer(model)
     return model

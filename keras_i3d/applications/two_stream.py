@@ -6,20 +6,14 @@ import os
 
 import keras
 
-from keras_i3d import presets as presets_lib
 from keras_i3d.applications.i3d import I3D
 from keras_i3d.model.architecture import DEFAULT_SIZE, LOGITS_LAYER, PREDICTIONS_LAYER, STREAM_SCOPES
 from keras_i3d.model.i3d_model import I3DModel
 from keras_i3d.presets import STREAM_CHANNELS
+from keras_i3d.weights.spec import check_fits, describe
 
 #: The streams, in DeepMind's order, with the names of their sub-models (DeepMind's scopes).
 STREAMS = STREAM_SCOPES
-
-
-def _preset_classes(weights) -> int | None:
-    if weights is None or not isinstance(weights, str) or weights not in presets_lib.PRESETS:
-        return None
-    return presets_lib.PRESETS[weights].classes
 
 
 def TwoStreamI3D(  # noqa: N802 - keras.applications naming
@@ -43,7 +37,7 @@ def TwoStreamI3D(  # noqa: N802 - keras.applications naming
         rgb_weights: weights of the RGB stream: a preset (e.g.
             ``"kinetics400_rgb"``), a ``.weights.h5`` path or ``None``.
         flow_weights: weights of the flow stream (e.g. ``"kinetics400_flow"``).
-        classes: number of classes; default the presets' (400 without presets).
+        classes: number of classes; default the weights' (400 without weights).
         classifier_activation: applied to the summed logits (``"softmax"``),
             or ``None`` to return the summed logits.
         frames: fixed number of frames, or ``None`` for any.
@@ -59,20 +53,24 @@ def TwoStreamI3D(  # noqa: N802 - keras.applications naming
             arguments `I3D` refuses.
         WeightsError: if weights cannot be found or do not fit their stream.
     """
-    preset_classes = {c for c in (_preset_classes(rgb_weights), _preset_classes(flow_weights)) if c is not None}
-    if len(preset_classes) > 1:
+    specs = {"rgb": describe(rgb_weights), "flow": describe(flow_weights)}
+    weights_classes = {spec.classes for spec in specs.values() if spec is not None and spec.classes is not None}
+    if len(weights_classes) > 1:
         raise ValueError(
-            f"The presets have different numbers of classes ({sorted(preset_classes)}); their logits cannot be summed."
+            f"The streams' weights have different numbers of classes ({sorted(weights_classes)}); their logits "
+            "cannot be summed."
         )
     if classes is None:
-        classes = preset_classes.pop() if preset_classes else 400
+        classes = weights_classes.pop() if weights_classes else 400
+    for spec in specs.values():
+        check_fits(spec, classes=classes)
     inputs = {
         stream: keras.Input((frames, size, size, channels), name=stream) for stream, channels in STREAM_CHANNELS.items()
     }
     logits = []
-    for stream, weights in (("rgb", rgb_weights), ("flow", flow_weights)):
+    for stream, spec in specs.items():
         network = I3D(
-            weights=weights,
+            weights=spec,
             input_shape=(frames, size, size, STREAM_CHANNELS[stream]),
             classes=classes,
             classifier_activation=None,

@@ -47,9 +47,9 @@ with quiet_framework_startup():
     from keras_i3d.video.inference import predict_clip, predict_video
     from keras_i3d.video.plots import plot_timeline
     from keras_i3d.weights import deepmind as deepmind_data
-    from keras_i3d.weights import pretrained
     from keras_i3d.weights.checkpoints import convert_checkpoint
-    from keras_i3d.weights.files import describe_weights_file
+    from keras_i3d.weights.fetch import download_presets
+    from keras_i3d.weights.spec import WeightsSpec, describe, is_weights_file
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
@@ -85,7 +85,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
         for path in deepmind_data.download_data_folder(args.data_dir, relatives, progress=progress):
             print(path)
         return 0
-    for name, path in pretrained.download_presets(names, progress=progress).items():
+    for name, path in download_presets(names, progress=progress).items():
         print(f"{name:28} {path}")
     for stream in ("rgb", "flow"):
         print(f"{'sample clip (' + stream + ')':28} {deepmind_data.sample_clip(stream, progress=progress)}")
@@ -124,28 +124,27 @@ def _model_for(args: argparse.Namespace):
         if args.weights is not None:
             raise ValueError("--stream joint takes --rgb-weights and --flow-weights, not --weights.")
         rgb, flow = args.rgb_weights or "kinetics400_rgb", args.flow_weights or "kinetics400_flow"
-        _check_weights_arg(rgb, "--rgb-weights")
-        _check_weights_arg(flow, "--flow-weights")
-        return TwoStreamI3D(rgb_weights=rgb, flow_weights=flow, classifier_activation=None)
+        return TwoStreamI3D(
+            rgb_weights=_describe_weights_arg(rgb, "--rgb-weights"),
+            flow_weights=_describe_weights_arg(flow, "--flow-weights"),
+            classifier_activation=None,
+        )
     if args.rgb_weights or args.flow_weights:
         raise ValueError("--rgb-weights and --flow-weights go with --stream joint; use --weights.")
-    weights = args.weights or f"kinetics400_{args.stream}"
-    _check_weights_arg(weights, "--weights")
-    if pretrained.is_weights_file(weights):
-        classes = describe_weights_file(weights).classes or 400
-        return I3D(weights=weights, classes=classes, classifier_activation=None)
-    preset = presets_lib.get_preset(weights)
-    if preset.stream != args.stream:
-        raise ValueError(f"--weights {preset.name} is a {preset.stream} preset; pass --stream {preset.stream}.")
-    return I3D(weights=preset.name, classes=preset.classes, classifier_activation=None)
+    spec = _describe_weights_arg(args.weights or f"kinetics400_{args.stream}", "--weights")
+    if spec.kind == "preset" and spec.stream != args.stream:
+        raise ValueError(f"--weights {spec.preset.name} is a {spec.stream} preset; pass --stream {spec.stream}.")
+    return I3D(weights=spec, classes=spec.classes or 400, classifier_activation=None)
 
 
-def _check_weights_arg(weights: str, option: str) -> None:
-    if not pretrained.is_weights_file(weights) and weights not in presets_lib.PRESETS:
+def _describe_weights_arg(weights: str, option: str) -> WeightsSpec:
+    """The spec of a weights option (the one interpretation the builders use too)."""
+    if not is_weights_file(weights) and weights not in presets_lib.PRESETS:
         raise ValueError(
             f"{option} {weights!r} is neither a preset ({', '.join(sorted(presets_lib.PRESETS))}) "
             "nor a .weights.h5 file."
         )
+    return describe(weights)
 
 
 def _check_window_args(args: argparse.Namespace) -> None:

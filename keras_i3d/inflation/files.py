@@ -18,13 +18,12 @@ from keras_i3d.errors import WeightsError
 from keras_i3d.inflation.inflate import Inflation, i3d_differences, input_channels
 from keras_i3d.model.architecture import LOGITS_LAYER
 from keras_i3d.weights.files import (
-    check_sidecar,
+    WeightsFile,
     check_weights_filename,
     check_weights_path,
-    read_config,
-    weights_digest,
     write_weights,
 )
+from keras_i3d.weights.verify import check_content_digest, check_sha256
 
 
 def _find_inflation(model: keras.Model) -> Inflation | None:
@@ -90,26 +89,20 @@ def load_inflated(path: str | os.PathLike) -> keras.Model:
             architecture, or weights that do not verify (sha256 sidecar,
             content digest) or do not fit.
     """
-    path = check_weights_path(path)
-    config = read_config(path)
+    weights_file = WeightsFile(check_weights_path(path))
+    config = weights_file.config
     if config is None or "keras_model" not in config:
         raise WeightsError(
-            f"{path} has no config JSON with a model architecture beside it; save inflated models with "
-            "keras_i3d.save_inflated_weights (an I3D weights file loads with keras_i3d.I3D(weights=path))."
+            f"{weights_file.path} has no config JSON with a model architecture beside it; save inflated models "
+            "with keras_i3d.save_inflated_weights (an I3D weights file loads with keras_i3d.I3D(weights=path))."
         )
-    check_sidecar(path)
+    check_sha256(weights_file)
     try:
         model = keras.models.model_from_json(json.dumps(config["keras_model"]))
     except Exception as e:
-        raise WeightsError(f"Cannot rebuild the model described beside {path}: {e}") from e
-    try:
-        model.load_weights(path)
-    except Exception as e:
-        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise WeightsError(f"Cannot load weights file {path} into its model: {reason}") from e
-    expected = config.get("weights_digest")
-    if expected is not None and weights_digest(model) != expected:
-        raise WeightsError(f"{path} does not verify: its weights digest differs from its config's (corrupted?).")
+        raise WeightsError(f"Cannot rebuild the model described beside {weights_file.path}: {e}") from e
+    weights_file.read_into(model, "the model its config describes")
+    check_content_digest(weights_file, model)
     if config.get("inflation"):
         model.inflation = Inflation.from_dict(config["inflation"])
     return model

@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -403,6 +404,24 @@ def convert_checkpoint(
         FileAccessError: if ``output`` cannot be written (a folder, under a
             file, no permission); checked before any work is done.
     """
+    return convert_checkpoint_weights(checkpoint, output, preset, progress, validate, tolerance, require_registered)[0]
+
+
+def convert_checkpoint_weights(
+    checkpoint: str | os.PathLike,
+    output: str | os.PathLike,
+    preset: str | None = None,
+    progress: bool = True,
+    validate: bool = False,
+    tolerance: float = PARITY_TOLERANCE,
+    require_registered: bool = False,
+) -> tuple[ConversionResult, keras.Model]:
+    """`convert_checkpoint`, also returning the weights holder the checkpoint was converted into.
+
+    The weights stay in memory, so a caller that uses them at once (the
+    weights fetch) reads the file back into this holder instead of building
+    another graph. Arguments and errors are `convert_checkpoint`'s.
+    """
     output = check_weights_filename(output)
     check_tolerance(tolerance)
     preset_obj = presets_lib.get_preset(preset) if preset is not None else None
@@ -432,5 +451,6 @@ def convert_checkpoint(
             "stream": ckpt.stream,
             "source": ckpt.path.parent.name,
         }
-    written = write_weights(model, output, config)
-    return ConversionResult(output, written["sha256"], digest, config.get("preset"), registered, validation)
+    written = write_weights(model, output, config, digest=digest)
+    result = ConversionResult(output, written["sha256"], digest, config.get("preset"), registered, validation)
+    return result, model

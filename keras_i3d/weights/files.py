@@ -18,9 +18,11 @@ described from their tensor shapes instead.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import h5py
@@ -28,7 +30,7 @@ import keras
 import numpy as np
 
 from keras_i3d import presets as presets_lib
-from keras_i3d.errors import FileAccessError, WeightsError
+from keras_i3d.errors import WeightsError
 from keras_i3d.utils.files import (
     atomic_path,
     read_sidecar,
@@ -107,27 +109,6 @@ def check_weights_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def check_sidecar(path: str | os.PathLike) -> None:
-    """Checks a weights file against its ``.sha256`` sidecar, if it has one.
-
-    Raises:
-        WeightsError: if the sidecar is unreadable or the file's sha256 differs
-            (truncated or corrupted).
-    """
-    path = Path(path)
-    try:
-        expected = read_sidecar(path)
-    except FileAccessError as e:
-        raise WeightsError(str(e)) from e
-    if expected is not None:
-        actual = sha256_file(path)
-        if actual != expected:
-            raise WeightsError(
-                f"{path} does not match its sidecar {sidecar_path(path).name}: sha256 {actual}, expected "
-                f"{expected} (truncated or corrupted)."
-            )
-
-
 def config_path(weights_path: str | os.PathLike) -> Path:
     """``x.weights.h5`` -> ``x.config.json``, the config beside a weights file."""
     path = Path(weights_path)
@@ -150,7 +131,7 @@ def weights_digest(model: keras.Model) -> str:
     return digest.hexdigest()
 
 
-def write_weights(model: keras.Model, output: str | os.PathLike, config: dict) -> dict:
+def write_weights(model: keras.Model, output: str | os.PathLike, config: dict, digest: str | None = None) -> dict:
     """Saves ``model``'s weights with their sha256 sidecar and config JSON, atomically.
 
     The sidecar and config are written first and the ``.weights.h5`` is moved
@@ -164,6 +145,8 @@ def write_weights(model: keras.Model, output: str | os.PathLike, config: dict) -
         output: destination ending in ``.weights.h5``.
         config: what the weights are (``channels``, ``classes``, ``stream``,
             ``preset``, ``source`` ...); the digests and versions are added.
+        digest: the model's `weights_digest` when the caller has just
+            computed it (a conversion does), so it is not computed again.
 
     Returns:
         The config as written (with ``sha256`` and ``weights_digest``).
@@ -179,7 +162,7 @@ def write_weights(model: keras.Model, output: str | os.PathLike, config: dict) -
                     **config,
                     "format": CONFIG_FORMAT,
                     "sha256": sha256_file(tmp),
-                    "weights_digest": weights_digest(model),
+                    "weights_digest": digest or weights_digest(model),
                     "keras_i3d_version": __version__,
                     "keras_version": keras.__version__,
                 }
@@ -251,14 +234,19 @@ def _guess_from_shapes(path: Path) -> WeightsInfo:
     return WeightsInfo(channels=int(first[0][3]), classes=int(logits[0][4]) if logits else None)
 
 
-def describe_weights_file(path: str | os.PathLike) -> WeightsInfo:
+def describe_weights_file(path: str | os.PathLike, config: dict | None = None) -> WeightsInfo:
     """Says what a weights file holds: from its config JSON, else from tensor shapes.
+
+    Args:
+        path: the ``.weights.h5`` file.
+        config: its config when the caller has read it already (else it is read here).
 
     Raises:
         WeightsError: if the file (or its config) is unreadable or not I3D weights.
     """
     path = Path(path)
-    config = read_config(path)
+    if config is None:
+        config = read_config(path)
     if config is None:
         return _guess_from_shapes(path)
     if config.get("architecture", "i3d") != "i3d":
@@ -274,3 +262,69 @@ def describe_weights_file(path: str | os.PathLike) -> WeightsInfo:
         weights_digest=config.get("weights_digest"),
         from_config=True,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsFile:
+    """A ``.weights.h5`` with its ``.sha256`` sidecar and config JSON, each read at most once.
+
+    Attributes:
+        path: the ``.weights.h5`` file.
+    """
+
+    path: Path
+
+    @property
+    def sidecar(self) -> Path:
+        """The ``.sha256`` file beside it."""
+        return sidecar_path(self.path)
+
+    @property
+    def config_file(self) -> Path:
+        """The ``.config.json`` file beside it."""
+        return config_path(self.path)
+
+    @functools.cached_property
+    def config(self) -> dict | None:
+        """The config JSON (see `read_config`), or ``None`` when there is none."""
+        return read_config(self.path)
+
+    @functools.cached_property
+    def info(self) -> WeightsInfo:
+        """What the file holds (see `describe_weights_file`), from the config read once."""
+        return describe_weights_file(self.path, self.config)
+
+    @functools.cached_property
+    def recorded_sha256(self) -> str | None:
+        """The sha256 its sidecar records, or ``None`` without a sidecar.
+
+        Raises:
+            FileAccessError: if the sidecar exists but cannot be read (a folder, no permission).
+        """
+        return read_sidecar(self.path)
+
+    def read_into(self, model: keras.Model, expected: str = "the model it should fit") -> None:
+        """Loads the file's weights into ``model`` (built for them).
+
+        Args:
+            model: the model to fill.
+            expected: what the file should hold, for the error message.
+
+        Raises:
+            WeightsError: if Keras or HDF5 cannot read the file into the model.
+        """
+        try:
+            with warnings.catch_warnings():  # Keras warns per layer before it fails; the error says it all
+                warnings.simplefilter("ignore")
+                model.load_weights(self.path)
+        except Exception as e:  # Keras and h5py raise several types for a bad file
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise WeightsError(
+                f"Cannot load weights file {self.path}: {reason} (truncated, corrupted, or not {expected}?)"
+            ) from e
+
+    def discard(self) -> None:
+        """Removes the file with its sidecar and config (folders in their place are left alone)."""
+        for p in (self.path, self.sidecar, self.config_file):
+            if not p.is_dir():
+                p.unlink(missing_ok=True)
