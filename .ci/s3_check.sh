@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Datasets on s3:// for real, in an environment of its own (.venv-s3, the `s3` extra:
 # TensorFlow 2.16.2 + tensorflow-io 0.37.1): starts a local S3 server (moto), then
-# tests/s3_check.py writes a small dataset, copies it to s3://, reads it back with
+# tests/support/s3_check.py writes a small dataset, copies it to s3://, reads it back with
 # clip_dataset and runs one training step.
 #
 # tensorflow-io 0.37.1's S3 filesystem aborts the process at exit (SIGABRT, exit code
@@ -73,7 +73,7 @@ fi
 log="$work/check.log"
 start=$SECONDS
 set +e
-${timeout_cmd[@]+"${timeout_cmd[@]}"} "$PY" tests/s3_check.py 2>&1 | tee "$log"
+${timeout_cmd[@]+"${timeout_cmd[@]}"} "$PY" tests/support/s3_check.py 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 seconds=$((SECONDS - start))

@@ -6,6 +6,13 @@ Markers (registered in setup.cfg):
   (default here, never in the library: ``../shared/kinetics-i3d`` beside the
   repository). Skipped without it; under ``CI=true`` a missing folder fails.
 - ``large``: full-size runs (224x224, dozens of frames); ``--skip-large`` skips them.
+- ``backend_independent``: the result is the same under any ``KERAS_BACKEND``
+  (files, downloads, decoding, argument errors, ...). ``--backend-independent``
+  ``include`` (default: run them), ``only`` (run only them: once, on one backend)
+  or ``skip`` (deselect them: the per-backend runs of ``make test``).
+- ``tf_only``, ``jax_only``, ``torch_only``: skipped, with a reason, on the other backends.
+  A test with several of them runs on each backend named (``tf_only`` and ``jax_only``:
+  not on PyTorch).
 """
 
 from __future__ import annotations
@@ -20,9 +27,22 @@ from keras_i3d.utils import paths
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "kinetics-i3d"
 
+BACKEND_MARKERS = {"tf_only": "tensorflow", "jax_only": "jax", "torch_only": "torch"}
+
+#: Test modules that are backend-independent as a whole but whose content is not edited here
+#: (tests/test_layering.py parses the package's source: its result cannot depend on the backend).
+BACKEND_INDEPENDENT_MODULES = {"tests/test_layering.py"}
+
 
 def pytest_addoption(parser):
     parser.addoption("--skip-large", action="store_true", help="skip tests marked `large`")
+    parser.addoption(
+        "--backend-independent",
+        choices=("include", "only", "skip"),
+        default="include",
+        help="tests marked `backend_independent`: run them with the others (include, the default), "
+        "run only them (only), or deselect them (skip)",
+    )
 
 
 def pytest_configure(config):
@@ -38,9 +58,29 @@ def data_missing_reason() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
+    import keras
+
+    backend = keras.backend.backend()
+    for item in items:
+        if Path(str(item.path)).resolve().relative_to(REPO_ROOT).as_posix() in BACKEND_INDEPENDENT_MODULES:
+            item.add_marker(pytest.mark.backend_independent)
+    split = config.getoption("--backend-independent")
+    if split != "include":
+        keep, dropped = [], []
+        for item in items:
+            independent = item.get_closest_marker("backend_independent") is not None
+            (keep if independent == (split == "only") else dropped).append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
+
     reason = data_missing_reason()
     in_ci = os.environ.get("CI", "").lower() == "true"
     for item in items:
+        runs_on = [only for marker, only in BACKEND_MARKERS.items() if item.get_closest_marker(marker) is not None]
+        if runs_on and backend not in runs_on:
+            names = " or ".join(runs_on)
+            item.add_marker(pytest.mark.skip(reason=f"runs on KERAS_BACKEND={names} only, not {backend}"))
         if config.getoption("--skip-large") and "large" in item.keywords:
             item.add_marker(pytest.mark.skip(reason="--skip-large"))
         if reason and "requires_data" in item.keywords and not in_ci:
@@ -76,19 +116,46 @@ def _isolated_keras_home(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def kinetics400_rgb_model():
+def converted_rgb(_isolated_keras_home) -> Path:
+    """DeepMind's ``rgb_scratch`` converted once per session into the session's Keras cache.
+
+    ``$KERAS_HOME/models/keras_i3d/i3d_kinetics400_rgb.weights.h5`` with its sidecar and config,
+    verified against the registry. Read it, copy it (``tests.support.cache.seed_cache``,
+    ``copy_weights``); never change it.
+    """
+    if data_missing_reason():
+        pytest.skip(data_missing_reason())
+    from keras_i3d.weights import fetch as pretrained
+
+    return pretrained.resolve_preset("kinetics400_rgb", progress=False)
+
+
+@pytest.fixture(scope="session")
+def kinetics400_rgb_model(converted_rgb):
     """The converted kinetics400_rgb network returning logits (built once)."""
     import keras_i3d
 
-    if data_missing_reason():
-        pytest.skip(data_missing_reason())
     return keras_i3d.I3D(weights="kinetics400_rgb", classifier_activation=None)
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """An empty Keras cache for this test (``$KERAS_HOME`` under tmp_path, no mirror)."""
+    from tests.support.cache import fresh_cache_dir
+
+    return fresh_cache_dir(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def no_local_data(monkeypatch, tmp_path):
+    """``$KINETICS_I3D_DATA`` points at a folder that does not exist."""
+    monkeypatch.setenv(paths.DATA_ENV, str(tmp_path / "no-data"))
 
 
 @pytest.fixture
 def deepmind_server(tmp_path):
     """A local HTTP server laid out like DeepMind's ``data/`` folder (see helpers.DeepMindServer)."""
-    from tests.helpers import DeepMindServer
+    from tests.support.helpers import DeepMindServer
 
     server = DeepMindServer(tmp_path / "served")
     yield server

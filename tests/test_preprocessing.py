@@ -6,15 +6,17 @@ import pytest
 
 import keras_i3d
 from keras_i3d.presets import PRESETS
-from tests import helpers
+from tests.support import helpers
 
 
+@pytest.mark.backend_independent
 def test_rgb_scaling():
     frames = np.array([0, 127, 255], np.uint8).reshape(1, 1, 1, 3)
     np.testing.assert_allclose(keras_i3d.preprocess_input(frames).ravel(), [-1, 127 / 255 * 2 - 1, 1])
     assert keras_i3d.preprocess_input(frames).dtype == np.float32
 
 
+@pytest.mark.backend_independent
 def test_flow_clipping_and_scaling():
     flow = np.array([-40.0, -10.0, 5.0, 25.0], np.float32).reshape(1, 2, 1, 2)
     np.testing.assert_allclose(keras_i3d.preprocess_input(flow, stream="flow").ravel(), [-1, -0.5, 0.25, 1])
@@ -25,17 +27,20 @@ def test_tensor_input_goes_through_keras_ops():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(keras_i3d.preprocess_input(x)), 1.0)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("shape,stream", [((2, 4, 4, 2), "rgb"), ((2, 4, 4, 3), "flow")])
 def test_wrong_channels(shape, stream):
     with pytest.raises(ValueError, match="channels"):
         keras_i3d.preprocess_input(np.zeros(shape), stream=stream)
 
 
+@pytest.mark.backend_independent
 def test_unknown_stream():
     with pytest.raises(ValueError, match="'rgb' or 'flow'"):
         keras_i3d.preprocess_input(np.zeros((1, 3)), stream="depth")
 
 
+@pytest.mark.backend_independent
 def test_decode_predictions():
     preds = np.zeros((2, 400), np.float32)
     preds[0, 227], preds[0, 5] = 0.9, 0.1
@@ -56,6 +61,7 @@ def test_decode_predictions():
     assert len(keras_i3d.decode_predictions(preds, top=1000)[0]) == 400
 
 
+@pytest.mark.backend_independent
 @pytest.mark.requires_data
 @pytest.mark.parametrize("dataset,upstream", [("kinetics400", "label_map.txt"), ("kinetics600", "label_map_600.txt")])
 def test_shipped_labels_equal_upstream(dataset, upstream):
@@ -64,9 +70,10 @@ def test_shipped_labels_equal_upstream(dataset, upstream):
     assert len(keras_i3d.load_labels(dataset)) == {p.dataset: p.classes for p in PRESETS.values()}[dataset]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.requires_data
 def test_read_gif_matches_reference_decoding():
-    from keras_i3d.video import read_gif
+    from keras_i3d.video.decode import read_gif
 
     frames = read_gif(helpers.data_dir() / "v_CricketShot_g04_c01_rgb.gif")
     assert frames.shape == (79, 224, 224, 3) and frames.dtype == np.uint8
@@ -94,6 +101,7 @@ def _bilinear_reference(image, new_height, new_width):
     return rows[:, x0] * (1 - fx[None]) + rows[:, x1] * fx[None]
 
 
+@pytest.mark.backend_independent
 def test_resized_shape_keeps_the_aspect_ratio():
     from keras_i3d.preprocessing import resized_shape
 
@@ -105,6 +113,7 @@ def test_resized_shape_keeps_the_aspect_ratio():
         resized_shape(0, 10)
 
 
+@pytest.mark.backend_independent
 def test_preprocess_frames_of_a_320x240_video():
     from keras_i3d.preprocessing import preprocess_frames
 
@@ -117,6 +126,7 @@ def test_preprocess_frames_of_a_320x240_video():
     np.testing.assert_allclose(out[1], resized[top : top + 224, left : left + 224] / 255 * 2 - 1, atol=2e-5)
 
 
+@pytest.mark.backend_independent
 def test_preprocess_frames_crops_the_centre():
     from keras_i3d.preprocessing import preprocess_frames
 
@@ -127,6 +137,7 @@ def test_preprocess_frames_crops_the_centre():
     assert abs((ys.min() + ys.max()) / 2 - 111.5) <= 1.5 and abs((xs.min() + xs.max()) / 2 - 111.5) <= 1.5
 
 
+@pytest.mark.backend_independent
 def test_preprocess_frames_keeps_prepared_sizes_and_batches():
     from keras_i3d.preprocessing import preprocess_frames
 
@@ -135,6 +146,7 @@ def test_preprocess_frames_keeps_prepared_sizes_and_batches():
     np.testing.assert_allclose(out, frames[:, :, 16:240, 38:262] / np.float32(127.5) - 1, atol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_preprocess_frames_scales_flow_vectors_with_the_image():
     from keras_i3d.preprocessing import preprocess_frames, resize_short_side
 
@@ -159,6 +171,7 @@ def test_preprocess_frames_on_backend_tensors_matches_numpy():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(tensor)[0], resized / 127.5 - 1, atol=2e-5)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "frames,kwargs,match",
     [
@@ -176,9 +189,7 @@ def test_preprocess_frames_bad_input(frames, kwargs, match):
         preprocess_frames(frames, **kwargs)
 
 
-@pytest.mark.skipif(
-    __import__("keras").backend.backend() != "tensorflow", reason="sizes unknown until run time exist only in TF graphs"
-)
+@pytest.mark.tf_only  # sizes unknown until run time exist only in TF graphs
 @pytest.mark.parametrize("stream,height,width", [("rgb", 240, 320), ("rgb", 320, 240), ("rgb", 137, 241),
                                                  ("rgb", 256, 300), ("flow", 100, 90), ("flow", 480, 853)])  # fmt: skip
 def test_preprocess_frames_in_a_graph_with_unknown_sizes_matches_numpy(stream, height, width):

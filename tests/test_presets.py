@@ -5,7 +5,9 @@ import pytest
 import keras_i3d
 from keras_i3d.presets import PRESETS
 from keras_i3d.utils.files import git_blob_id
-from tests import helpers
+from tests.support import helpers
+
+pytestmark = pytest.mark.backend_independent
 
 
 @pytest.mark.requires_data

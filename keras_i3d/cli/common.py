@@ -1,0 +1,85 @@
+"""What the ``keras-i3d`` commands share: the network and video options, and the network they name.
+
+The network options (``--stream``, ``--weights``, ``--rgb-weights``,
+``--flow-weights``) are read the one way the builders read ``weights``:
+`keras_i3d.weights.spec.describe`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import traceback
+
+from keras_i3d.utils.quiet import quiet_framework_startup
+
+with quiet_framework_startup():
+    import keras
+
+    from keras_i3d import presets as presets_lib
+    from keras_i3d.applications.i3d import I3D
+    from keras_i3d.applications.two_stream import TwoStreamI3D
+    from keras_i3d.model.architecture import DEFAULT_SIZE
+    from keras_i3d.weights.spec import WeightsSpec, describe, is_weights_file
+
+SIZE_HINT = f" DeepMind's networks take {DEFAULT_SIZE}x{DEFAULT_SIZE} crops; crop or resize the frames."
+
+
+def model_for(args: argparse.Namespace) -> keras.Model:
+    """The network the options describe: one stream, or two for ``--stream joint``."""
+    if args.stream == "joint":
+        if args.weights is not None:
+            raise ValueError("--stream joint takes --rgb-weights and --flow-weights, not --weights.")
+        rgb, flow = args.rgb_weights or "kinetics400_rgb", args.flow_weights or "kinetics400_flow"
+        return TwoStreamI3D(
+            rgb_weights=describe_weights_arg(rgb, "--rgb-weights"),
+            flow_weights=describe_weights_arg(flow, "--flow-weights"),
+            classifier_activation=None,
+        )
+    if args.rgb_weights or args.flow_weights:
+        raise ValueError("--rgb-weights and --flow-weights go with --stream joint; use --weights.")
+    spec = describe_weights_arg(args.weights or f"kinetics400_{args.stream}", "--weights")
+    if spec.kind == "preset" and spec.stream != args.stream:
+        raise ValueError(f"--weights {spec.preset.name} is a {spec.stream} preset; pass --stream {spec.stream}.")
+    return I3D(weights=spec, classes=spec.classes or 400, classifier_activation=None)
+
+
+def describe_weights_arg(weights: str, option: str) -> WeightsSpec:
+    """The spec of a weights option (the one interpretation the builders use too)."""
+    if not is_weights_file(weights) and weights not in presets_lib.PRESETS:
+        raise ValueError(
+            f"{option} {weights!r} is neither a preset ({', '.join(sorted(presets_lib.PRESETS))}) "
+            "nor a .weights.h5 file."
+        )
+    return describe(weights)
+
+
+def debug(args: argparse.Namespace) -> None:
+    """Prints the traceback of the error being handled when ``--debug`` was given."""
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+
+
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    """Adds ``--stream``, ``--weights``, ``--rgb-weights`` and ``--flow-weights``."""
+    p.add_argument("--stream", choices=("rgb", "flow", "joint"), default="rgb", help="network stream (default rgb)")
+    p.add_argument("--weights", help="a preset or .weights.h5 (default kinetics400_<stream>)")
+    p.add_argument("--rgb-weights", help="with --stream joint: the RGB stream's weights (default kinetics400_rgb)")
+    p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
+
+
+def add_video_options(p: argparse.ArgumentParser) -> None:
+    """Adds the network options and the window, flow-cache, ``--quiet`` and ``--debug`` options."""
+    add_network_options(p)
+    p.add_argument("--clip-frames", type=int, default=64, help="frames per window (default 64)")
+    p.add_argument("--stride", type=int, default=32, help="frames between window starts (default 32)")
+    p.add_argument("--batch-size", type=int, default=1, help="windows per forward pass (default 1)")
+    p.add_argument("--flow-cache-dir", help="where computed optical flow is cached (default: beside each video)")
+    p.add_argument("--no-flow-cache", action="store_true", help="compute optical flow without caching it")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def add_common_options(p: argparse.ArgumentParser) -> None:
+    """Adds ``--quiet`` and ``--debug``."""
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")

@@ -1,0 +1,284 @@
+"""The video commands of ``keras-i3d``: ``classify``, ``features`` and ``flow``.
+
+Each takes a file or a folder: a bad file fails before any model is built,
+and in a folder each file that cannot be processed is reported at the end
+(exit code 1) while the others are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from keras_i3d.utils.quiet import quiet_framework_startup
+
+with quiet_framework_startup():
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from keras_i3d import presets as presets_lib
+    from keras_i3d.cli.common import SIZE_HINT, add_video_options, debug, model_for
+    from keras_i3d.errors import FileAccessError, InputError
+    from keras_i3d.model.architecture import DEFAULT_SIZE, FEATURES_ENDPOINT, VALID_ENDPOINTS
+    from keras_i3d.model.clip_checks import check_clip
+    from keras_i3d.model.fusion import fuse_for_inference
+    from keras_i3d.utils import files
+    from keras_i3d.video.decode import VIDEO_SUFFIXES, check_video_file, probe_video, read_gif
+    from keras_i3d.video.flow import cached_flow_path, flow_cache_key, video_flow
+    from keras_i3d.video.flow_pictures import save_flow_picture
+    from keras_i3d.video.inference import predict_clip, predict_video
+    from keras_i3d.video.plots import plot_timeline
+    from keras_i3d.weights import deepmind as deepmind_data
+
+
+def _load_npy(source: str) -> np.ndarray:
+    path = check_video_file(source)
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise InputError(f"{path} is not a .npy file (no NumPy header).")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise InputError(f"{path} holds Python objects (pickled data), not an array of numbers.") from e
+        raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
+    except (OSError, EOFError) as e:
+        raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
+
+
+def _inputs(source: str) -> tuple[list[Path], Path | None]:
+    """The files to process and, for a folder, the folder (for relative names)."""
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (*VIDEO_SUFFIXES, ".npy"))
+        if not files:
+            raise InputError(f"{path} holds no videos ({', '.join(VIDEO_SUFFIXES)}) or .npy clips.")
+        return files, path
+    return [path], None
+
+
+def _check_window_args(args: argparse.Namespace) -> None:
+    for option in ("top", "clip_frames", "stride", "batch_size"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{option.replace('_', '-')} must be at least 1; got {value}.")
+
+
+def _precheck(path: Path, args: argparse.Namespace) -> None:
+    """Reads or probes one input file, so that a bad one fails before any model is built.
+
+    GIFs and .npy clips are small: they are read whole and kept for `_predict`.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        args.preloaded = {path: _npy_clip(path, args.stream)}
+    elif suffix == ".gif":
+        args.preloaded = {path: read_gif(path)}
+    else:
+        probe_video(path)
+
+
+def _npy_clip(path: Path, stream: str) -> np.ndarray:
+    if stream == "joint":
+        raise InputError(f"{path}: a .npy clip holds one stream; --stream joint needs a video.")
+    clip_shape = (None, DEFAULT_SIZE, DEFAULT_SIZE, presets_lib.STREAM_CHANNELS[stream])
+    return check_clip(_load_npy(path), channels=clip_shape[-1], input_shape=clip_shape, what=str(path),
+                      size_hint=SIZE_HINT)  # fmt: skip
+
+
+def _predict(model, path: Path, args: argparse.Namespace, endpoints=(), pool="avg", progress=True):
+    """Runs ``model`` over one input file: a video, a GIF clip or a preprocessed .npy clip."""
+    preloaded = getattr(args, "preloaded", {}).get(path)
+    if path.suffix.lower() == ".npy":
+        clip = preloaded if preloaded is not None else _npy_clip(path, args.stream)
+        return predict_clip(model, clip, endpoints=endpoints, pool=pool, source=str(path))
+    check_video_file(path)
+    kwargs = dict(
+        clip_frames=args.clip_frames, stride=args.stride, batch_size=args.batch_size, endpoints=endpoints, pool=pool,
+        flow_cache=not args.no_flow_cache, flow_cache_dir=args.flow_cache_dir, progress=progress,
+    )  # fmt: skip
+    if path.suffix.lower() == ".gif":
+        frames = preloaded if preloaded is not None else read_gif(path)
+        # DeepMind's sample clips are GIFs of frames already cropped to 224x224: used as they are.
+        prepared = frames.shape[1:3] == (DEFAULT_SIZE, DEFAULT_SIZE)
+        result = predict_video(model, frames, resize=not prepared, **kwargs)
+        result.source = str(path)
+        return result
+    return predict_video(model, path, **kwargs)
+
+
+def _for_each_input(args: argparse.Namespace, work) -> int:
+    """Runs ``work(path, progress)`` over the input (a file or a folder); reports failures, returns the exit code."""
+    files, folder = _inputs(args.input or str(deepmind_data.sample_clip("rgb")))
+    if folder is None:
+        work(files[0], not args.quiet)
+        return 0
+    failed = []
+    for path in tqdm(files, unit="video", desc=folder.name, disable=args.quiet, leave=False):
+        try:
+            work(path, False)
+        except InputError as e:  # this file; the others may still work
+            failed.append((path, e))
+            debug(args)
+    args.failed = failed
+    for path, error in failed:
+        print(f"keras-i3d: could not process {path}: {error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    _check_window_args(args)
+    if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf", ".jpg"):
+        if not (args.input and Path(args.input).is_dir()):
+            raise ValueError(f"--plot names a .png (or .svg, .pdf, .jpg) picture; got {args.plot}.")
+    source = args.input
+    if source and not Path(source).is_dir():
+        _precheck(Path(source), args)  # a bad file fails before the model is built
+    elif source:
+        _inputs(source)  # so does a folder without videos
+    model = fuse_for_inference(model_for(args))  # same logits (to float32 round-off), faster
+    results = []
+
+    def work(path: Path, progress: bool) -> None:
+        prediction = _predict(model, path, args, progress=progress)
+        results.append(prediction)
+        if args.plot is not None:
+            plot = Path(args.plot)
+            if args.input and Path(args.input).is_dir():
+                plot = plot / path.relative_to(args.input).with_suffix(".png")
+            plot_timeline(prediction, plot, top=args.top)
+        if not args.json:
+            if args.input and Path(args.input).is_dir():
+                print(f"{path}  ({prediction.frames / prediction.fps:.2f} s, {len(prediction.starts)} windows)")
+            for label, probability in prediction.top(args.top):
+                print(f"{probability:8.4f}  {label}")
+
+    args.failed = []
+    status = _for_each_input(args, work)
+    if args.json:
+        document = {
+            "videos": [r.to_json(args.top) for r in results],
+            "failed": [{"video": str(p), "error": str(e)} for p, e in args.failed],
+        }
+        print(json.dumps(document, indent=2))
+    return status
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    _check_window_args(args)
+    if args.endpoint not in VALID_ENDPOINTS:
+        raise ValueError(f"--endpoint {args.endpoint!r} is not one of {', '.join(VALID_ENDPOINTS)}.")
+    is_folder = Path(args.input).is_dir()
+    out = Path(args.out)
+    if not is_folder and out.suffix.lower() != ".npy":
+        raise ValueError(f"--out names a .npy file for one video; got {out}.")
+    if is_folder and out.suffix:
+        raise ValueError(f"--out names a folder for a folder of videos; got {out}.")
+    if not is_folder:
+        _precheck(check_video_file(args.input), args)
+    else:
+        _inputs(args.input)
+    model = fuse_for_inference(model_for(args))
+    pool = None if args.no_pool else "avg"
+    index_path = out / "index.json"
+    index = _read_index(index_path) if is_folder else {}
+
+    def work(path: Path, progress: bool) -> None:
+        name = str(path.relative_to(args.input)) if is_folder else path.name
+        target = out / f"{name}.npy" if is_folder else out
+        if is_folder and name in index and target.is_file():
+            return  # done in an earlier run
+        prediction = _predict(model, path, args, endpoints=(args.endpoint,), pool=pool, progress=progress)
+        key = next(iter(prediction.features))
+        features = prediction.features[key]
+        with files.atomic_path(target, suffix=".npy") as tmp:
+            np.save(tmp, features)
+        entry = {
+            "file": target.name if not is_folder else f"{name}.npy",
+            "endpoint": key,
+            "shape": list(features.shape),
+            "starts": prediction.starts.tolist(),
+            "ends": prediction.ends.tolist(),
+        }
+        if is_folder:
+            index[name] = entry
+            files.write_json_atomic(index_path, {"endpoint": args.endpoint, "pool": pool, "videos": index})
+        else:
+            print(f"{target}  {features.shape}")
+
+    status = _for_each_input(args, work)
+    if is_folder:
+        print(f"{index_path}  ({len(index)} videos, {len(args.failed)} failed)")
+    return status
+
+
+def _read_index(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())["videos"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise FileAccessError(f"{path} is not a features index written by keras-i3d ({e}); remove it.") from e
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    path = check_video_file(args.input)
+    for option, value, suffixes in (("--out", args.out, (".npy",)), ("--picture", args.picture, (".png", ".gif"))):
+        if value is not None and Path(value).suffix.lower() not in suffixes:
+            raise ValueError(f"{option} names a {' or '.join(suffixes)} file; got {value}.")
+    flow = video_flow(path, cache=not args.no_cache, cache_dir=args.cache_dir, progress=not args.quiet)
+    if args.out is not None:
+        with files.atomic_path(Path(args.out), suffix=".npy") as tmp:
+            np.save(tmp, np.asarray(flow, np.float32))
+        print(args.out)
+    elif not args.no_cache:
+        print(cached_flow_path(path, flow_cache_key(path, 25.0, 256), args.cache_dir))
+    if args.picture is not None:
+        print(save_flow_picture(flow, args.picture))
+    return 0
+
+
+def add_video_commands(sub) -> None:
+    """Adds ``classify``, ``features`` and ``flow`` to the subcommands."""
+    p = sub.add_parser(
+        "classify",
+        help="classify videos: a file, a folder, a DeepMind-style GIF clip or a preprocessed .npy",
+        description="Classify a video (any format FFmpeg reads) or every video in a folder, in sliding windows; "
+        "the video's prediction is the mean of the windows' logits.",
+    )
+    p.add_argument("input", nargs="?", help="a video, a folder of videos, a .gif or a .npy; default: DeepMind's sample")
+    add_video_options(p)
+    p.add_argument("--top", type=int, default=5, help="classes to print (default 5)")
+    p.add_argument("--plot", help="timeline picture of the top classes (.png); a folder for a folder of videos")
+    p.add_argument("--json", action="store_true", help="print JSON (per window and per video) instead of text")
+    p.set_defaults(func=_cmd_classify)
+
+    p = sub.add_parser(
+        "features",
+        help="features of an endpoint (e.g. Mixed_5c) per window, for a video or a folder (resumable)",
+        description="Write the features of one endpoint for each window of a video (.npy), or of every video in "
+        "a folder (one .npy per video and an index.json; videos already done are skipped).",
+    )
+    p.add_argument("input", help="a video or a folder of videos")
+    p.add_argument("--endpoint", default=FEATURES_ENDPOINT, help=f"endpoint name (default {FEATURES_ENDPOINT})")
+    p.add_argument("--out", required=True, help="a .npy file (one video) or a folder (a folder of videos)")
+    p.add_argument("--no-pool", action="store_true", help="keep whole feature maps (default: averaged per window)")
+    add_video_options(p)
+    p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser(
+        "flow",
+        help="TV-L1 optical flow of a video (DeepMind's recipe), cached; optionally as a picture",
+        description="Compute a video's TV-L1 optical flow as DeepMind did (25 fps, short side 256, grayscale), "
+        "cached beside the video (or in --cache-dir), so classify --stream flow/joint reuses it. Prints the "
+        "file it is in.",
+    )
+    p.add_argument("input", help="a video")
+    p.add_argument("--out", help="also write the flow (float32 pixels, (frames - 1, H, W, 2)) to this .npy")
+    p.add_argument("--picture", help="draw the flow (.png grid of frames, or animated .gif) with a colour-wheel legend")
+    p.add_argument("--cache-dir", help="folder of the flow cache (default: beside the video)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_flow)

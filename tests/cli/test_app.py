@@ -1,0 +1,93 @@
+"""The keras-i3d command."""
+
+import subprocess
+import sys
+
+import pytest
+
+from keras_i3d import cli, presets
+from keras_i3d.utils.files import git_blob_id
+from tests.support import helpers
+from tests.support.cache import seed_cache
+
+
+@pytest.mark.backend_independent
+def test_presets_table(capsys):
+    assert cli.main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "kinetics400_rgb" in out and "rgb_scratch" in out and "68.4 / 88.0" in out
+    assert "kinetics600_rgb" in out and "not published" in out
+
+
+def test_command_prints_no_framework_startup_lines():
+    result = subprocess.run([sys.executable, "-m", "keras_i3d", "presets"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.splitlines()[0].startswith("preset")
+
+
+@pytest.mark.requires_data
+def test_classify_the_sample_clip(capsys, converted_rgb):
+    gif = helpers.data_dir() / "v_CricketShot_g04_c01_rgb.gif"
+    assert cli.main(["classify", str(gif), "--top", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].endswith("playing cricket")
+
+
+@pytest.mark.requires_data
+def test_classify_without_input_fetches_the_sample_clip(deepmind_server, monkeypatch, tmp_path, capsys, converted_rgb):
+    monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    seed_cache(converted_rgb)  # the session's converted weights in this empty cache...
+    cached = helpers.data_dir()
+    monkeypatch.setenv("KINETICS_I3D_DATA", str(tmp_path / "data"))
+    (tmp_path / "data" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "data" / "checkpoints" / "rgb_scratch").symlink_to(cached / "checkpoints" / "rgb_scratch")
+    assert cli.main(["classify", "--top", "1"]) == 0  # ...but the clip is downloaded
+    assert capsys.readouterr().out.strip().endswith("playing cricket")
+    assert deepmind_server.requests == ["v_CricketShot_g04_c01_rgb.gif"]
+
+
+@pytest.mark.backend_independent
+@pytest.mark.requires_data
+def test_download_data_folder(deepmind_server, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
+    assert cli.main(["download", "kinetics400_rgb", "--data-dir", str(tmp_path / "mirror"), "--quiet"]) == 0
+    for relative in [*presets.SAMPLE_FILES, *presets.get_preset("kinetics400_rgb").checkpoint_files]:
+        assert git_blob_id(tmp_path / "mirror" / relative) == presets.deepmind_files()[relative]
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+@pytest.mark.requires_data
+def test_download_into_the_cache(deepmind_server, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    monkeypatch.delenv("KINETICS_I3D_DATA")
+    assert cli.main(["download", "kinetics400_rgb", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path / "kh" / "models" / "keras_i3d" / "i3d_kinetics400_rgb.weights.h5") in out
+    assert "sample clip (flow)" in out
+
+
+@pytest.mark.backend_independent
+def test_download_needs_presets(capsys):
+    assert cli.main(["download"]) == 2
+    assert "--all" in capsys.readouterr().err
+    assert cli.main(["download", "kinetics700"]) == 2
+    assert "Unknown I3D preset" in capsys.readouterr().err
+
+
+@pytest.mark.backend_independent
+def test_errors_are_reported_not_raised(tmp_path, capsys):
+    status = cli.main(
+        ["convert", "--checkpoint", str(tmp_path / "nope" / "model.ckpt"), "--output", str(tmp_path / "x.weights.h5"),
+         "--preset", "kinetics400_rgb"]
+    )  # fmt: skip
+    assert status == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.backend_independent
+def test_unknown_subcommand_exits():
+    with pytest.raises(SystemExit):
+        cli.main(["frobnicate"])

@@ -1,0 +1,132 @@
+"""The training commands: keras-i3d dataset, finetune and bench --pipeline."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import keras_i3d  # noqa: F401 - registers the model class, as a user's script would
+from keras_i3d.preprocessing import preprocess_input
+from tests.support.cli import run_cli
+from tests.support.synthetic_videos import moving_square, write_video
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli_videos")
+    for label, step in (("up", (-3, 0)), ("down", (3, 0))):
+        (root / label).mkdir()
+        for i in range(2):
+            write_video(root / label / f"{i}.mp4", moving_square(10, 40, 52, step, 12, (14 + i, 10 + 6 * i)))
+    (root / "up" / "corrupt.mp4").write_bytes(b"\x1a\x45\xdf\xa3 not really matroska")
+    return root
+
+
+@pytest.mark.backend_independent
+def test_dataset_command_reports_skipped_videos(videos, tmp_path, capsys):
+    out = tmp_path / "ds"
+    argv = ("dataset", videos, out, "--short-side", 32, "--shards", 2)
+    status, stdout, _ = run_cli(capsys, *argv, "--workers", 2, "--quiet")
+    assert status == 0
+    assert stdout.splitlines()[0] == f"{out}: 4 videos, 2 classes, 40 frames in 2 shards"
+    assert "skipped 1 unreadable videos" in stdout and "corrupt.mp4" in stdout
+    status, stdout, _ = run_cli(capsys, *argv, "--quiet")
+    assert status == 0 and "(2 kept from an earlier run)" in stdout
+    status, _, err = run_cli(capsys, "dataset", videos, out, "--short-side", 40, "--quiet")
+    assert status == 1 and "other videos or options" in err
+    status, _, err = run_cli(capsys, "dataset", tmp_path / "missing", out, "--quiet")
+    assert status == 1 and "does not exist" in err
+    status, _, err = run_cli(capsys, "dataset", videos, out, "--shards", 0)
+    assert status == 2 and "--shards must be positive" in err
+
+
+def test_finetune_command_writes_model_log_curves_and_checkpoints(videos, tmp_path, capsys):
+    data = tmp_path / "ds"
+    assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0
+    out = tmp_path / "run" / "model.keras"
+    status, stdout, err = run_cli(
+        capsys, "finetune", data, "--weights", "none", "--frames", 8, "--size", 32, "--batch-size", 2,
+        "--epochs", 2, "--freeze-until", "Mixed_4f", "--val", data, "--seed", 0, "--out", out, "--quiet",
+    )  # fmt: skip
+    assert status == 0, err
+    assert stdout.startswith(f"{out} (2 classes;") and "val_accuracy" in stdout
+    assert err == ""
+    rows = list(csv.DictReader((tmp_path / "run" / "model.log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["0", "1"] and "val_loss" in rows[0]
+    assert (tmp_path / "run" / "model.curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "run" / "model.labels.txt").read_text() == "down\nup\n"
+    checkpoints = sorted(p.name for p in (tmp_path / "run" / "model.checkpoints").iterdir())
+    assert checkpoints == ["epoch_001.keras", "epoch_002.keras"]
+    model = keras.saving.load_model(out)
+    clip = preprocess_input(np.random.default_rng(0).uniform(0, 255, (1, 8, 32, 32, 3)).astype("float32"))
+    probabilities = keras.ops.convert_to_numpy(model.predict(clip, verbose=0))
+    assert probabilities.shape == (1, 2) and abs(probabilities.sum() - 1) < 1e-5
+    frozen = model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv_3d")
+    assert not frozen.trainable and model.get_layer("Mixed_5b_Branch_0_Conv3d_0a_1x1_conv_3d").trainable
+
+
+def test_saved_model_loads_in_a_fresh_process_with_keras_load_model(videos, tmp_path, capsys):
+    data = tmp_path / "ds"
+    assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0
+    out = tmp_path / "m.keras"
+    argv = ("finetune", data, "--weights", "none", "--frames", 4, "--size", 32, "--epochs", 1, "--out", out)
+    assert run_cli(capsys, *argv, "--batch-size", 2, "--quiet")[0] == 0
+    code = f"import keras, keras_i3d; m = keras.saving.load_model({str(out)!r}); print(m.output.shape)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(None, 2)"
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (("--epochs", "0"), "--epochs must be positive"),
+        (("--lr", "-1"), "--lr must be positive"),
+        (("--out", "model.h5"), "saved as a .keras file; got model.h5"),
+    ],
+)
+def test_finetune_bad_arguments(tmp_path, capsys, argv, match):
+    base = ["finetune", str(tmp_path), "--out", str(tmp_path / "m.keras"), "--weights", "none"]
+    status, _, err = run_cli(capsys, *base, *argv)
+    assert status == 2 and match in err
+
+
+@pytest.mark.backend_independent
+def test_finetune_without_a_dataset(tmp_path, capsys):
+    status, _, err = run_cli(capsys, "finetune", tmp_path, "--out", tmp_path / "m.keras", "--weights", "none")
+    assert status == 1 and "No TFRecord files match" in err
+
+
+def test_bench_pipeline_prints_both_sources(videos, tmp_path, capsys):
+    data = tmp_path / "ds"
+    assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0
+    status, stdout, err = run_cli(
+        capsys, "bench", "--pipeline", data, "--frames", 8, "--size", 32, "--batch-size", 2, "--seconds", 0.3
+    )
+    assert status == 0, err
+    lines = stdout.splitlines()
+    assert lines[0].startswith("input pipeline, 8 x 32x32 RGB clips")
+    assert lines[1].split()[0] == "tfrecord" and lines[2].split()[:2] == ["raw", "video"]
+    assert all("clips/s per core" in line for line in lines[1:])
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert manifest["videos"] == 4
+
+
+@pytest.mark.backend_independent
+def test_learning_curve_picture_checks(tmp_path):
+    from keras_i3d.video.plots import plot_history
+
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.4, 0.8]}
+    assert plot_history(history, tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="learning-curve picture is a .png, .svg, .pdf, .jpg picture; got c.txt"):
+        plot_history(history, tmp_path / "c.txt")
+    with pytest.raises(ValueError, match="holds no epochs"):
+        plot_history({"loss": []}, tmp_path / "d.png")
+    assert not (tmp_path / "c.txt").exists() and not (tmp_path / "d.png").exists()

@@ -1,0 +1,165 @@
+"""`keras-i3d classify / features / flow` on real video files and folders."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_i3d import I3D
+from tests.support import helpers
+from tests.support.cli import run_cli
+from tests.support.synthetic_videos import moving_square, write_audio_only, write_video
+
+FAST = ["--clip-frames", "8", "--stride", "8", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def random_weights(tmp_path_factory):
+    """A randomly initialized 400-class RGB I3D as a .weights.h5 (the CLI's --weights takes files)."""
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "random.weights.h5"
+    I3D(weights=None).save_weights(path)
+    return str(path)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    videos = tmp_path / "videos"
+    (videos / "a").mkdir(parents=True)
+    write_video(videos / "a" / "one.mp4", moving_square(10, 120, 160))
+    write_video(videos / "two.mkv", moving_square(12, 137, 241, step=(2, 0)))
+    (videos / "broken.mp4").write_bytes(b"not a video at all" * 50)
+    write_audio_only(videos / "audio.m4a")  # not a video suffix: not picked up
+    write_audio_only(videos / "sound.mp4")  # a video suffix, but audio only
+    (videos / "notes.txt").write_text("ignored")
+    return videos
+
+
+@pytest.mark.requires_data
+@pytest.mark.large
+def test_classify_a_video_made_from_the_sample_clip(tmp_path, capsys, converted_rgb):
+    with Image.open(helpers.data_dir() / "v_CricketShot_g04_c01_rgb.gif") as image:
+        frames = np.stack([np.asarray(frame.convert("RGB")) for frame in _frames(image)])
+    video = write_video(tmp_path / "cricket.mp4", frames, fps=25)
+    status, out, err = run_cli(capsys, "classify", video, "--top", "3", "--plot", tmp_path / "t.png", "--quiet")
+    assert status == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].endswith("playing cricket") and float(lines[0].split()[0]) > 0.9
+    with Image.open(tmp_path / "t.png") as picture:
+        assert picture.format == "PNG"
+
+
+def _frames(image):
+    from PIL import ImageSequence
+
+    return ImageSequence.Iterator(image)
+
+
+def test_classify_a_folder_reports_failures_and_exits_1(folder, random_weights, capsys):
+    status, out, err = run_cli(capsys, "classify", folder, "--weights", random_weights, "--top", "2", *FAST)
+    assert status == 1
+    assert f"{folder / 'a' / 'one.mp4'}  (0.40 s, 2 windows)" in out and str(folder / "two.mkv") in out
+    assert len(out.strip().splitlines()) == 2 * 3
+    failures = err.strip().splitlines()
+    assert len(failures) == 2 and all(line.startswith("keras-i3d: could not process ") for line in failures)
+    assert "broken.mp4" in failures[0] and "sound.mp4: " in failures[1] and "no video stream" in failures[1]
+    assert "Traceback" not in err
+
+
+def test_classify_json(folder, random_weights, capsys):
+    status, out, _ = run_cli(capsys, "classify", folder, "--weights", random_weights, "--json", "--top", "1", *FAST)
+    document = json.loads(out)
+    assert status == 1 and len(document["videos"]) == 2 and len(document["failed"]) == 2
+    video = document["videos"][0]
+    assert video["video"].endswith("one.mp4") and video["frames"] == 10 and video["loop_padded"] is False
+    assert video["windows"][0]["start"] == 0.0 and video["windows"][0]["end"] == pytest.approx(0.32)
+    assert {"video", "error"} == set(document["failed"][0])
+
+
+def test_classify_plots_a_folder_into_a_folder(tmp_path, random_weights, capsys):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "x.mp4", moving_square(20, 64, 64))
+    status, _, err = run_cli(
+        capsys, "classify", videos, "--weights", random_weights, "--plot", tmp_path / "plots", *FAST
+    )
+    assert status == 0, err
+    assert (tmp_path / "plots" / "x.png").is_file()
+
+
+def test_bad_video_is_one_line_exit_1_and_debug_shows_the_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    status, out, err = run_cli(capsys, "classify", bad)
+    assert status == 1 and out == "" and err.count("\n") == 1 and "bad.mp4" in err and "Traceback" not in err
+    status, _, err = run_cli(capsys, "classify", bad, "--debug")
+    assert status == 1 and "Traceback" in err and err.strip().endswith(err.strip().splitlines()[-1])
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["--clip-frames", "0"], "--clip-frames must be at least 1"),
+        (["--stride", "-2"], "--stride must be at least 1"),
+        (["--stream", "joint", "--weights", "kinetics400_rgb"], "--stream joint takes --rgb-weights"),
+        (["--rgb-weights", "kinetics400_rgb"], "go with --stream joint"),
+        (["--weights", "kinetics400_flow"], "is a flow preset; pass --stream flow"),
+        (["--weights", "kinetics999"], "neither a preset"),
+        (["--plot", "t.txt"], "--plot names a .png"),
+    ],
+)
+def test_bad_arguments_exit_2(tmp_path, capsys, argv, match):
+    video = write_video(tmp_path / "v.mp4", moving_square(3, 48, 64))
+    status, _, err = run_cli(capsys, "classify", video, *argv)
+    assert status == 2 and match in err and err.count("\n") == 1, err
+
+
+def test_features_of_one_video(tmp_path, random_weights, capsys):
+    video = write_video(tmp_path / "v.mp4", moving_square(20, 64, 64))
+    out_file = tmp_path / "v_features.npy"
+    status, out, err = run_cli(capsys, "features", video, "--out", out_file, "--weights", random_weights, *FAST)
+    assert status == 0, err
+    assert np.load(out_file).shape == (3, 1024) and out.strip() == f"{out_file}  (3, 1024)"
+
+
+def test_features_of_a_folder_are_resumable(folder, tmp_path, random_weights, capsys):
+    out_dir = tmp_path / "features"
+    argv = ["features", folder, "--out", out_dir, "--endpoint", "Mixed_4f", "--weights", random_weights, *FAST]
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 1 and "2 videos, 2 failed" in out and err.count("could not process") == 2
+    index = json.loads((out_dir / "index.json").read_text())
+    assert index["endpoint"] == "Mixed_4f" and set(index["videos"]) == {"a/one.mp4", "two.mkv"}
+    assert np.load(out_dir / "a" / "one.mp4.npy").shape == (2, 832)
+    stamp = (out_dir / "two.mkv.npy").stat().st_mtime_ns
+    (out_dir / "a" / "one.mp4.npy").unlink()  # pretend the first run stopped before this one
+    status, out, _ = run_cli(capsys, *argv)
+    assert status == 1 and (out_dir / "two.mkv.npy").stat().st_mtime_ns == stamp  # skipped: already done
+    assert (out_dir / "a" / "one.mp4.npy").is_file()
+
+
+@pytest.mark.backend_independent
+def test_features_arguments(tmp_path, folder, capsys):
+    video = write_video(tmp_path / "v.mp4", moving_square(3, 48, 64))
+    assert run_cli(capsys, "features", video, "--out", tmp_path / "x.txt")[0] == 2
+    assert run_cli(capsys, "features", folder, "--out", tmp_path / "x.npy")[0] == 2
+    status, _, err = run_cli(capsys, "features", video, "--out", tmp_path / "x.npy", "--endpoint", "Mixed_9z")
+    assert status == 2 and "is not one of" in err
+
+
+@pytest.mark.backend_independent
+def test_flow_command_writes_flow_and_a_picture(tmp_path, capsys):
+    video = write_video(tmp_path / "v.mp4", moving_square(6, 120, 160, step=(0, 3)))
+    status, out, err = run_cli(
+        capsys, "flow", video, "--out", tmp_path / "f.npy", "--picture", tmp_path / "f.gif", "--quiet",
+        "--cache-dir", tmp_path / "cache",
+    )  # fmt: skip
+    assert status == 0, err
+    flow = np.load(tmp_path / "f.npy")
+    assert flow.shape == (5, 256, 341, 2) and flow.dtype == np.float32
+    assert out.split() == [str(tmp_path / "f.npy"), str(tmp_path / "f.gif")]
+    with Image.open(tmp_path / "f.gif") as picture:
+        assert picture.n_frames == 5
+    assert len(list((tmp_path / "cache").iterdir())) == 1
