@@ -19,8 +19,8 @@ with quiet_framework_startup():  # keeps TensorFlow's start-up log lines out of 
     import numpy as np
 
     import keras_i3d
-    from keras_i3d.deepmind_data import sample_clip
-    from keras_i3d.video import read_gif
+    from keras_i3d.video.decode import read_gif
+    from keras_i3d.weights.deepmind import sample_clip
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--weights", default="kinetics400_rgb")

@@ -1,4 +1,4 @@
-"""Data-parallel I3D fine-tuning with ``model.fit`` on TensorFlow or JAX (`keras_i3d.distribute`).
+"""Data-parallel I3D fine-tuning with ``model.fit`` on TensorFlow or JAX (`keras_i3d.training.distribute`).
 
     # all GPUs of this host (TensorFlow: MirroredStrategy; JAX: DataParallel)
     KERAS_BACKEND=jax python examples/distributed_keras.py
@@ -38,7 +38,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_i3d  # noqa: E402
-from keras_i3d import distribute  # noqa: E402
+from keras_i3d.training import distribute  # noqa: E402
 
 if args.cpu_devices and keras.backend.backend() == "tensorflow":
     import tensorflow as tf

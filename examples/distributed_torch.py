@@ -39,7 +39,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 import keras_i3d
-from keras_i3d import distribute
+from keras_i3d.training import distribute
 
 if keras.backend.backend() != "torch":
     raise SystemExit("This example runs on the PyTorch backend: KERAS_BACKEND=torch.")

@@ -18,8 +18,8 @@ with quiet_framework_startup():
     import numpy as np
 
     import keras_i3d
-    from keras_i3d.deepmind_data import sample_clip
-    from keras_i3d.video import read_gif
+    from keras_i3d.video.decode import read_gif
+    from keras_i3d.weights.deepmind import sample_clip
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")

@@ -4,8 +4,8 @@ Four classes of a textured square on a textured background: moving up, moving
 down, growing, shrinking. Start positions, sizes and colours are random, so
 any single frame could belong to any class: only the motion tells them apart.
 The script writes the videos (PyAV), turns them into TFRecords with
-`keras_i3d.dataset_writer.write_dataset` (what ``keras-i3d dataset`` does),
-fine-tunes with `keras_i3d.finetune.finetune` (what ``keras-i3d finetune``
+`keras_i3d.training.dataset_writer.write_dataset` (what ``keras-i3d dataset`` does),
+fine-tunes with `keras_i3d.training.finetune.finetune` (what ``keras-i3d finetune``
 does: a new head, the blocks up to ``--freeze-until`` frozen, BatchNorm in
 inference mode) and reports validation accuracy. By default only the new
 head learns (a probe of Kinetics features, 20 epochs of Adam at 1e-2); pass
@@ -31,8 +31,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from keras_i3d.dataset_writer import write_dataset
-from keras_i3d.finetune import finetune
+from keras_i3d.training.dataset_writer import write_dataset
+from keras_i3d.training.finetune import finetune
 
 CLASSES = ("moving_down", "moving_up", "growing", "shrinking")
 HEIGHT, WIDTH, FRAMES = 128, 170, 32

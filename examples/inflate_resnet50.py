@@ -9,7 +9,7 @@ The I3D paper's bootstrapping trick on a network keras_i3d does not ship:
    image repeated) and compares every layer with the 2D network on the image,
    over the frames temporal padding does not reach.
 3. The 3D network gets a new classifier and is fine-tuned with the training
-   pipeline (`keras_i3d.dataset_writer.write_dataset`, `keras_i3d.data.clip_dataset`)
+   pipeline (`keras_i3d.training.dataset_writer.write_dataset`, `keras_i3d.training.data.clip_dataset`)
    on examples/finetune.py's motion dataset, where one frame is not enough:
    a textured square moving up, moving down, growing or shrinking.
 
@@ -33,9 +33,9 @@ import numpy as np
 from finetune import CLASSES, make_videos
 
 import keras_i3d
-from keras_i3d.data import clip_dataset
-from keras_i3d.dataset_writer import write_dataset
-from keras_i3d.transfer import freeze_batch_norm
+from keras_i3d.training.data import clip_dataset
+from keras_i3d.training.dataset_writer import write_dataset
+from keras_i3d.training.transfer import freeze_batch_norm
 
 #: ImageNet's per-channel means in BGR order: ResNet50's "caffe" preprocessing.
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], "float32")

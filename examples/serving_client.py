@@ -1,6 +1,6 @@
 """Ask a TF Serving model server for the top Kinetics classes of a video.
 
-Export first, then serve (see the README, "Serving with TF Serving"):
+Export first, then serve (see docs/serving.md):
 
     keras-i3d export --weights kinetics400_rgb --out models/i3d
     docker run -p 8500:8500 -p 8501:8501 -v "$PWD/models/i3d:/models/i3d" -e MODEL_NAME=i3d tensorflow/serving
@@ -28,8 +28,8 @@ import urllib.request
 import numpy as np
 
 import keras_i3d
-from keras_i3d.deepmind_data import sample_clip
 from keras_i3d.utils.quiet import quiet_framework_startup
+from keras_i3d.weights.deepmind import sample_clip
 
 with quiet_framework_startup():  # no TensorFlow start-up log lines
     import grpc

@@ -18,9 +18,9 @@ import av
 import cv2
 import numpy as np
 
-from keras_i3d.flow import iter_flow
 from keras_i3d.preprocessing import preprocess_frames
-from keras_i3d.video import iter_frames
+from keras_i3d.video.decode import iter_frames
+from keras_i3d.video.flow import iter_flow
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--seconds", type=float, default=4.0)
