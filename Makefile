@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --upgrade pip
 	# torch first, pinned to the CPU build: an unpinned torch pulls a CUDA build.
 	$(PY) -m pip install "torch==2.13.0"
-	$(PY) -m pip install -e ".[tensorflow,jax,torch,video,serving,test,bench]"
+	$(PY) -m pip install -e ".[tensorflow,jax,torch,video,serving,test,bench,docs]"
 	touch $@
 
 install: $(VENV)/.installed
