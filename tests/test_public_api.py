@@ -134,3 +134,27 @@ def test_packages_forward_the_old_modules_names():
     assert keras_i3d.cli.build_parser is keras_i3d.cli.app.build_parser
     assert keras_i3d.bench.bench_pipeline is keras_i3d.bench.pipeline.bench_pipeline
     assert keras_i3d.bench.tfrecord_rate is keras_i3d.bench.pipeline.tfrecord_rate
+
+
+def _names_documented_before_the_move() -> list[str]:
+    lines = (REPO_ROOT / "tests" / "data" / "legacy" / "documented_names.txt").read_text().splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("name", _names_documented_before_the_move())
+def test_names_documented_before_the_move_still_resolve(name):
+    """The README and examples of the last flat release named these (``keras_i3d.fusion.AUTO_IMPLEMENTATION``,
+    ``keras_i3d.data.clip_dataset``, ...); users' code does too."""
+    try:
+        resolve(name)
+    except (ImportError, AttributeError) as e:
+        pytest.fail(f"{name}, documented before the move, does not resolve: {e}")
+
+
+def test_names_documented_before_the_move_include_the_old_module_paths():
+    names = set(_names_documented_before_the_move())
+    assert {
+        "keras_i3d.fusion.AUTO_IMPLEMENTATION",
+        "keras_i3d.flops.model_macs",
+        "keras_i3d.data.clip_dataset",
+    } <= names
