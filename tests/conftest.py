@@ -29,10 +29,6 @@ DEFAULT_DATA = REPO_ROOT.parent / "shared" / "kinetics-i3d"
 
 BACKEND_MARKERS = {"tf_only": "tensorflow", "jax_only": "jax", "torch_only": "torch"}
 
-#: Test modules that are backend-independent as a whole but whose content is not edited here
-#: (tests/test_layering.py parses the package's source: its result cannot depend on the backend).
-BACKEND_INDEPENDENT_MODULES = {"tests/test_layering.py"}
-
 
 def pytest_addoption(parser):
     parser.addoption("--skip-large", action="store_true", help="skip tests marked `large`")
@@ -61,9 +57,6 @@ def pytest_collection_modifyitems(config, items):
     import keras
 
     backend = keras.backend.backend()
-    for item in items:
-        if Path(str(item.path)).resolve().relative_to(REPO_ROOT).as_posix() in BACKEND_INDEPENDENT_MODULES:
-            item.add_marker(pytest.mark.backend_independent)
     split = config.getoption("--backend-independent")
     if split != "include":
         keep, dropped = [], []

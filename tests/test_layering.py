@@ -12,7 +12,11 @@ package says in its docstring what it may import.
 import ast
 from pathlib import Path
 
+import pytest
+
 import keras_i3d
+
+pytestmark = pytest.mark.backend_independent  # it parses the package's source
 
 PACKAGE = Path(keras_i3d.__file__).parent
 
