@@ -28,34 +28,33 @@ lint: install
 # INDEPENDENT_BACKEND (TensorFlow: those tests import it anyway, for the checkpoint reader and tf.data);
 # every other test runs once per backend. test-all-backends runs everything on every backend.
 INDEPENDENT_BACKEND ?= tensorflow
-# The suite runs in parallel (pytest-xdist, one worker per core) with each worker single-threaded: the
-# tests' models are small, so framework thread pools only contend (measured on 2 cores, JAX: 226 s
-# serial, 224 s with 2 multi-threaded workers, 110 s with 2 single-threaded workers compiling at XLA
-# optimisation level 0). Test graphs are tiny and compiled once: on JAX compiling is most of the time.
+# The suite runs in parallel (pytest-xdist, one worker per core). On JAX and PyTorch each worker is
+# single-threaded and XLA compiles at optimisation level 0: the tests' models are small, so thread pools
+# only contend, and on JAX compiling tiny graphs is most of the time (measured on 2 cores, JAX:
+# 226 s serial, 224 s with 2 multi-threaded workers, 110 s with 2 single-threaded workers at level 0).
+# TensorFlow keeps its thread pool: with one intra-op thread it turns oneDNN off, and its CPU Conv2D
+# then refuses the channels-first layout that fuse_for_inference's "frames" implementation uses.
 TEST_WORKERS ?= auto
-TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \
-  XLA_FLAGS="--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+TEST_ENV_tensorflow :=
+TEST_ENV_jax := XLA_FLAGS="--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+TEST_ENV_torch := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 TEST_FLAGS := --durations=25 -p no:cacheprovider -n $(TEST_WORKERS)
 
 test: install lint
 	@set -e; \
 	echo "=== backend-independent tests, KERAS_BACKEND=$(INDEPENDENT_BACKEND)"; \
-	$(TEST_ENV) KERAS_BACKEND=$(INDEPENDENT_BACKEND) $(PY) -m pytest tests --backend-independent=only $(TEST_FLAGS) $(PYTEST_ARGS); \
-	for b in $(BACKENDS); do \
-	  echo "=== KERAS_BACKEND=$$b"; \
-	  $(TEST_ENV) KERAS_BACKEND=$$b $(PY) -m pytest tests --backend-independent=skip $(TEST_FLAGS) $(PYTEST_ARGS); \
-	done
+	$(TEST_ENV_$(INDEPENDENT_BACKEND)) KERAS_BACKEND=$(INDEPENDENT_BACKEND) $(PY) -m pytest tests --backend-independent=only $(TEST_FLAGS) $(PYTEST_ARGS); \
+	$(foreach b,$(BACKENDS),echo "=== KERAS_BACKEND=$(b)"; \
+	  $(TEST_ENV_$(b)) KERAS_BACKEND=$(b) $(PY) -m pytest tests --backend-independent=skip $(TEST_FLAGS) $(PYTEST_ARGS);)
 
 test-all-backends: install lint
-	@set -e; for b in $(BACKENDS); do \
-	  echo "=== KERAS_BACKEND=$$b"; \
-	  $(TEST_ENV) KERAS_BACKEND=$$b $(PY) -m pytest tests $(TEST_FLAGS) $(PYTEST_ARGS); \
-	done
+	@set -e; $(foreach b,$(BACKENDS),echo "=== KERAS_BACKEND=$(b)"; \
+	  $(TEST_ENV_$(b)) KERAS_BACKEND=$(b) $(PY) -m pytest tests $(TEST_FLAGS) $(PYTEST_ARGS);)
 
 # test-tensorflow, test-jax, test-torch: everything on one backend (not .PHONY: make skips pattern
 # rules for phony targets)
 test-%: install
-	$(TEST_ENV) KERAS_BACKEND=$* $(PY) -m pytest tests $(TEST_FLAGS) $(PYTEST_ARGS)
+	$(TEST_ENV_$*) KERAS_BACKEND=$* $(PY) -m pytest tests $(TEST_FLAGS) $(PYTEST_ARGS)
 
 # s3:// datasets (tensorflow-io) against a local moto server, in their own venv (.venv-s3).
 test-s3:

@@ -413,7 +413,7 @@ def i3d_differences(model: keras.Model) -> list[str]:
     names = {layer.name for layer in model.layers}
     config = model.get_config()
     if FIRST_CONV_LAYER not in names or not is_functional_config(config):
-        return [f"{model.name!r} has no layer 'Conv3d_1a_7x7_conv_3d'."]
+        return [f"{model.name!r} has no layer {FIRST_CONV_LAYER!r}."]
     classes = int(model.get_layer(LOGITS_LAYER).output.shape[-1]) if LOGITS_LAYER in names else None
     reference = weights_holder(input_channels(model) or 3, classes)
     ref_config = reference.get_config()

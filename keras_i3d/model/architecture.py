@@ -91,6 +91,9 @@ LOGITS_POOL = (2, 7, 7)
 #: `scope_to_layer_name`): the first convolution (its kernel's input channels say the stream),
 #: the classifier's logits, the optional activation after them, and the default feature endpoint.
 FIRST_CONV_LAYER = "Conv3d_1a_7x7_conv_3d"
+#: DeepMind's scopes of the first convolution and of the classifier's 1x1x1 convolution (checkpoint names).
+FIRST_CONV_SCOPE = "Conv3d_1a_7x7/conv_3d"
+LOGITS_CONV_SCOPE = "Logits/Conv3d_0c_1x1"
 LOGITS_LAYER = "Logits"
 PREDICTIONS_LAYER = "Predictions"
 FEATURES_ENDPOINT = "Mixed_5c"
@@ -318,7 +321,7 @@ def i3d_head(
         activation=None,
         use_batch_norm=False,
         use_bias=True,
-        name="Logits/Conv3d_0c_1x1",
+        name=LOGITS_CONV_SCOPE,
         kernel_initializer=kernel_initializer,
         rank=rank,
     )

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from keras_i3d import presets as presets_lib
 from keras_i3d.errors import ConversionError, DownloadError
-from keras_i3d.model.architecture import scope_to_layer_name, weights_holder
+from keras_i3d.model.architecture import FIRST_CONV_SCOPE, LOGITS_CONV_SCOPE, scope_to_layer_name, weights_holder
 from keras_i3d.preprocessing import decode_predictions, preprocess_input
 from keras_i3d.utils import paths
 from keras_i3d.utils.files import ensure_writable_file
@@ -48,8 +48,8 @@ _VARIABLE_ATTRS = {
         "moving_variance": "moving_variance",
     },
 }
-_FIRST_CONV = "Conv3d_1a_7x7/conv_3d/w"
-_LOGITS_BIAS = "Logits/Conv3d_0c_1x1/conv_3d/b"
+_FIRST_CONV = f"{FIRST_CONV_SCOPE}/w"
+_LOGITS_BIAS = f"{LOGITS_CONV_SCOPE}/conv_3d/b"
 
 
 #: Reference logits of the sample clip, by source checkpoint (in ``$KINETICS_I3D_DATA/reference``).
