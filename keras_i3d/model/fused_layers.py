@@ -14,7 +14,9 @@ with a bias, then the activation. It computes the same function two ways:
   and XLA folds into its layout), which is what the 2D kernels of PyTorch and
   XLA's CPU backend are fastest on. On XLA's CPU backend, whose 3D
   convolution is slow for few input channels, this makes ``Conv3d_1a_7x7``
-  seven times faster.
+  seven times faster. TensorFlow runs it channels-last (`FRAMES_CONV_LAYOUT`):
+  its CPU ``Conv2D`` takes channels-first only through oneDNN, which is off
+  on CPUs without AVX-512 VNNI/BF16 or AMX.
 
 `SeparableMaxPooling3D` is `keras.layers.MaxPooling3D` (``SAME`` or ``VALID``)
 computed one axis at a time with element-wise maxima of strided slices: the
@@ -30,6 +32,15 @@ from keras import ops
 
 #: How `FusedConv3D` computes its convolution.
 IMPLEMENTATIONS = ("conv3d", "frames")
+#: The layout of the ``"frames"`` implementation's 2D convolution: ``"auto"`` takes the backend's
+#: entry of `FRAMES_CONV_LAYOUT` (a policy table between two equal formulations, as
+#: `keras_i3d.model.fusion.AUTO_IMPLEMENTATION`).
+FRAMES_LAYOUTS = ("auto", "channels_first", "channels_last")
+#: Channels-first is the view PyTorch's and XLA's 2D kernels are fastest on. TensorFlow's CPU
+#: ``Conv2D`` takes channels-first only through oneDNN, which TensorFlow turns on only on CPUs with
+#: AVX-512 VNNI/BF16 or AMX ("The Conv2D op currently only supports the NHWC tensor format on the
+#: CPU" elsewhere), so TensorFlow gets its native channels-last.
+FRAMES_CONV_LAYOUT = {"tensorflow": "channels_last", "jax": "channels_first", "torch": "channels_first"}
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
@@ -81,6 +92,9 @@ class FusedConv3D(keras.layers.Layer):
         activation: ``"relu"`` or ``None``.
         implementation: ``"conv3d"`` or ``"frames"`` (see the module's docstring);
             both compute the same function.
+        frames_layout: the layout of the ``"frames"`` 2D convolution:
+            ``"auto"`` (`FRAMES_CONV_LAYOUT` of the running backend, so a saved
+            model runs on any backend), ``"channels_first"`` or ``"channels_last"``.
         **kwargs: base layer arguments (``name``, ``dtype``...).
 
     Input shape:
@@ -97,6 +111,7 @@ class FusedConv3D(keras.layers.Layer):
         strides=(1, 1, 1),
         activation: str | None = "relu",
         implementation: str = "conv3d",
+        frames_layout: str = "auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -111,6 +126,9 @@ class FusedConv3D(keras.layers.Layer):
         self.strides = _check_triple(strides, "strides")
         self.activation = activation
         self.implementation = implementation
+        if frames_layout not in FRAMES_LAYOUTS:
+            raise ValueError(f"`frames_layout` must be one of {FRAMES_LAYOUTS}; got {frames_layout!r}.")
+        self.frames_layout = frames_layout
 
     def build(self, input_shape):
         """Creates ``kernel`` ``(*kernel_size, channels, filters)`` and ``bias`` ``(filters,)``."""
@@ -138,8 +156,14 @@ class FusedConv3D(keras.layers.Layer):
         x = _strided(x, 1, 0, out_frames, st) if kt == 1 else x
         x = ops.reshape(x, (-1, height, width, kt * channels))
         kernel = ops.reshape(ops.transpose(self.kernel, (1, 2, 0, 3, 4)), (kh, kw, kt * channels, self.filters))
-        y = ops.conv(ops.transpose(x, (0, 3, 1, 2)), kernel, self.strides[1:], "same", data_format="channels_first")
-        y = ops.transpose(y, (0, 2, 3, 1))
+        layout = self.frames_layout
+        if layout == "auto":
+            layout = FRAMES_CONV_LAYOUT.get(keras.backend.backend(), "channels_first")
+        if layout == "channels_first":
+            y = ops.conv(ops.transpose(x, (0, 3, 1, 2)), kernel, self.strides[1:], "same", data_format=layout)
+            y = ops.transpose(y, (0, 2, 3, 1))
+        else:
+            y = ops.conv(x, kernel, self.strides[1:], "same", data_format=layout)
         return ops.reshape(y, (-1, out_frames, y.shape[1], y.shape[2], self.filters))
 
     def compute_output_shape(self, input_shape):
@@ -156,6 +180,7 @@ class FusedConv3D(keras.layers.Layer):
             strides=self.strides,
             activation=self.activation,
             implementation=self.implementation,
+            frames_layout=self.frames_layout,
         )
         return config
 

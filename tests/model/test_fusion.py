@@ -80,13 +80,22 @@ def test_fused_conv_implementations_agree_with_a_plain_convolution(kernel, strid
     x = rng.uniform(-1, 1, (2, *shape)).astype("float32")
     conv = keras.layers.Conv3D(5, kernel, strides, padding="same", use_bias=True, bias_initializer="random_normal")
     expected = keras.ops.convert_to_numpy(conv(x))
-    for implementation in ("conv3d", "frames"):
-        fused = FusedConv3D(5, kernel, strides, activation=None, implementation=implementation)
+    # "frames" in the backend's layout (auto) and in channels-last, which every backend's CPU takes.
+    for implementation, layout in (("conv3d", "auto"), ("frames", "auto"), ("frames", "channels_last")):
+        fused = FusedConv3D(5, kernel, strides, activation=None, implementation=implementation, frames_layout=layout)
         fused.build(x.shape)
         fused.set_weights(conv.get_weights())
         got = keras.ops.convert_to_numpy(fused(x))
         assert got.shape == expected.shape == (2, *fused.compute_output_shape(x.shape)[1:])
-        np.testing.assert_allclose(got, expected, atol=2e-5, err_msg=implementation)
+        np.testing.assert_allclose(got, expected, atol=2e-5, err_msg=f"{implementation} {layout}")
+
+
+def test_the_frames_layout_is_a_checked_argument_kept_in_the_config():
+    layer = FusedConv3D(4, (3, 3, 3), implementation="frames", frames_layout="channels_last")
+    assert FusedConv3D.from_config(layer.get_config()).frames_layout == "channels_last"
+    assert FusedConv3D(4).frames_layout == "auto"  # configs saved before the argument existed load as auto
+    with pytest.raises(ValueError, match="frames_layout"):
+        FusedConv3D(4, frames_layout="NCHW")
 
 
 @pytest.mark.parametrize(
