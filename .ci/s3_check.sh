@@ -7,6 +7,9 @@
 # tensorflow-io 0.37.1's S3 filesystem aborts the process at exit (SIGABRT, exit code
 # 134; tensorflow/io#2039, open) after the work is done. Exit 134 therefore passes
 # only when the check printed its success line; any other failure fails.
+#
+# --install-only: create .venv-s3 and stop (.ci/run does this in the background while the
+# main install and the tests run, then runs the check itself later).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,10 @@ if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; the
   # PyAV only makes the test videos; no torch or jax here.
   "$PY" -m pip install --quiet -e ".[s3]" "av>=12" "moto[server]"
   touch "$VENV/.installed"
+fi
+if [ "${1:-}" = "--install-only" ]; then
+  echo "=== s3 check: $VENV is installed"
+  exit 0
 fi
 "$PY" -m pip list 2>/dev/null | grep -iE '^(tensorflow|tensorflow-io|keras|moto|av|numpy) ' || true
 

@@ -34,6 +34,7 @@ def test_classify_the_sample_clip(capsys, converted_rgb):
     assert len(lines) == 3 and lines[0].endswith("playing cricket")
 
 
+@pytest.mark.backend_independent
 @pytest.mark.requires_data
 def test_classify_without_input_fetches_the_sample_clip(deepmind_server, monkeypatch, tmp_path, capsys, converted_rgb):
     monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
@@ -58,6 +59,7 @@ def test_download_data_folder(deepmind_server, monkeypatch, tmp_path, capsys):
     assert len(capsys.readouterr().out.splitlines()) == 4
 
 
+@pytest.mark.backend_independent
 @pytest.mark.requires_data
 def test_download_into_the_cache(deepmind_server, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)

@@ -55,6 +55,7 @@ def _npy(path, array):
     return path
 
 
+@pytest.mark.backend_independent
 @pytest.mark.requires_data
 def test_classify_reads_an_upper_case_npy(tmp_path, capsys):
     path = _npy(tmp_path / "clip.NPY", helpers.reference_input()[0])

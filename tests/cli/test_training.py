@@ -104,6 +104,7 @@ def test_finetune_without_a_dataset(tmp_path, capsys):
     assert status == 1 and "No TFRecord files match" in err
 
 
+@pytest.mark.backend_independent
 def test_bench_pipeline_prints_both_sources(videos, tmp_path, capsys):
     data = tmp_path / "ds"
     assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0

@@ -57,6 +57,7 @@ def _frames(image):
     return ImageSequence.Iterator(image)
 
 
+@pytest.mark.backend_independent
 def test_classify_a_folder_reports_failures_and_exits_1(folder, random_weights, capsys):
     status, out, err = run_cli(capsys, "classify", folder, "--weights", random_weights, "--top", "2", *FAST)
     assert status == 1
@@ -68,6 +69,7 @@ def test_classify_a_folder_reports_failures_and_exits_1(folder, random_weights, 
     assert "Traceback" not in err
 
 
+@pytest.mark.backend_independent
 def test_classify_json(folder, random_weights, capsys):
     status, out, _ = run_cli(capsys, "classify", folder, "--weights", random_weights, "--json", "--top", "1", *FAST)
     document = json.loads(out)
@@ -78,6 +80,7 @@ def test_classify_json(folder, random_weights, capsys):
     assert {"video", "error"} == set(document["failed"][0])
 
 
+@pytest.mark.backend_independent
 def test_classify_plots_a_folder_into_a_folder(tmp_path, random_weights, capsys):
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -89,6 +92,7 @@ def test_classify_plots_a_folder_into_a_folder(tmp_path, random_weights, capsys)
     assert (tmp_path / "plots" / "x.png").is_file()
 
 
+@pytest.mark.backend_independent
 def test_bad_video_is_one_line_exit_1_and_debug_shows_the_traceback(tmp_path, capsys):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 1000)
@@ -125,6 +129,7 @@ def test_features_of_one_video(tmp_path, random_weights, capsys):
     assert np.load(out_file).shape == (3, 1024) and out.strip() == f"{out_file}  (3, 1024)"
 
 
+@pytest.mark.backend_independent
 def test_features_of_a_folder_are_resumable(folder, tmp_path, random_weights, capsys):
     out_dir = tmp_path / "features"
     argv = ["features", folder, "--out", out_dir, "--endpoint", "Mixed_4f", "--weights", random_weights, *FAST]

@@ -443,6 +443,7 @@ def test_export_route_of_this_backend(tmp_path):
 # -- versions, atomicity, arguments ------------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 def test_versions_count_up_and_are_never_overwritten(tmp_path):
     model = _tiny()
     labels = ["a", "b", "c"]
@@ -461,6 +462,7 @@ def test_versions_count_up_and_are_never_overwritten(tmp_path):
         export.export_saved_model(model, tmp_path / "1", labels=labels)
 
 
+@pytest.mark.backend_independent
 def test_a_failed_export_leaves_no_version_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "VERIFY_TOLERANCE", -1.0)  # every comparison fails
     with pytest.raises(ExportError, match="differ from the model's"):
@@ -499,6 +501,7 @@ def test_a_model_tensorflow_cannot_rebuild_fails_clearly(tmp_path):
         ({"logits_layer": "Nope"}, "no layer named 'Nope'"),
     ],
 )
+@pytest.mark.backend_independent
 def test_bad_arguments(tmp_path, kwargs, match):
     kwargs = {"labels": ["a", "b", "c"], **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -506,6 +509,7 @@ def test_bad_arguments(tmp_path, kwargs, match):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.backend_independent
 def test_features_only_models_are_refused():
     import keras_i3d
 
@@ -541,6 +545,7 @@ def test_without_tensorflow_export_names_the_extra(tmp_path):
 # -- the command ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.backend_independent
 @pytest.mark.requires_data
 def test_cli_export(tmp_path, capsys, converted_rgb):
     from keras_i3d.cli.app import main
@@ -577,6 +582,7 @@ def test_cli_export_refuses_bad_options(tmp_path, capsys, monkeypatch, argv, mes
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.backend_independent
 def test_cli_exports_a_whole_model_with_its_labels(tmp_path, capsys):
     from keras_i3d.cli.app import main
 

@@ -12,7 +12,13 @@ What is true, and asserted so that a change of behaviour fails here:
 - Trainable BatchNorm: TensorFlow's MirroredStrategy and DDP normalize each
   replica with its own half-batch, so updates and moving variances differ by
   O(1); `synchronize_batch_norm` (TensorFlow) and JAX's DataParallel (one SPMD
-  program over the global batch) match one device.
+  program over the global batch) match one device's moving statistics to 1e-4.
+  TensorFlow's synchronized updates are 13% (relative) away from one device's on
+  the 2-core EPYC without AVX-512 (5e-3 on an earlier AVX-512 machine), against
+  62 for per-replica statistics: a 1e-7 perturbation of the kernels alone moves
+  one device's update by 3e-3, and stacks of 8 Conv3D + synchronized BatchNorm
+  layers match one device to 1e-5, so this is the deep network's sensitivity to
+  where the cross-replica sums round, not lost statistics.
 
 Trainable-BatchNorm runs take one step: from random weights on 4x32x32 clips
 the late BatchNorm layers see 4 values per channel, and training is chaotic (a
@@ -41,6 +47,7 @@ TORCH_EXAMPLE = REPO / "examples" / "distributed_torch.py"
 BACKEND = keras.backend.backend()
 ONE_DEVICE_EXACT = 1e-3  # relative to the largest update; measured: <= 5e-5
 SAME_STATISTICS = 5e-2  # global statistics, one step; measured: <= 5e-3
+SYNCHRONIZED_UPDATES = 0.5  # TensorFlow's synchronized BatchNorm; measured 0.128 (per-replica: 62)
 PER_REPLICA = 0.1  # measured: >= 0.13 (moving means), 2 to 15 (updates, moving variances)
 
 
@@ -159,8 +166,9 @@ def test_tensorflow_batch_norm_statistics_are_per_replica(engine_results):
 @pytest.mark.tf_only  # TensorFlow's synchronized BatchNormalization
 def test_tensorflow_synchronized_batch_norm_matches_one_device(engine_results):
     result = engine_results["sync:1"]
-    for kind in ("trainable", "moving_mean", "moving_variance"):
+    for kind in ("moving_mean", "moving_variance"):
         assert result[kind]["relative"] < SAME_STATISTICS, result
+    assert result["trainable"]["relative"] < SYNCHRONIZED_UPDATES, result
 
 
 @pytest.mark.jax_only  # JAX's DataParallel

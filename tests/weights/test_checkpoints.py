@@ -55,6 +55,7 @@ def test_upstream_layouts_convert_and_land_by_name(tmp_path, source):
     assert tuple(model.input.shape)[-1] == preset.channels
 
 
+@pytest.mark.backend_independent
 def test_wrong_stream_is_refused(tmp_path):
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", helpers.checkpoint_layout("flow_scratch"))
     with pytest.raises(ConversionError, match="flow checkpoint .* rgb preset"):
@@ -62,6 +63,7 @@ def test_wrong_stream_is_refused(tmp_path):
     assert not list(tmp_path.glob("*.weights.h5*"))
 
 
+@pytest.mark.backend_independent
 def test_wrong_classes_are_refused(tmp_path):
     layout = helpers.checkpoint_layout("rgb_scratch_kin600")
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", layout)
@@ -69,6 +71,7 @@ def test_wrong_classes_are_refused(tmp_path):
         checkpoints.convert_checkpoint(tmp_path / "model.ckpt", tmp_path / "x.weights.h5", preset="kinetics400_rgb")
 
 
+@pytest.mark.backend_independent
 def test_missing_and_unknown_variables_are_listed(tmp_path):
     layout = helpers.checkpoint_layout("rgb_imagenet")
     layout.pop("RGB/inception_i3d/Mixed_4c/Branch_1/Conv3d_0b_3x3/conv_3d/w")
@@ -82,6 +85,7 @@ def test_missing_and_unknown_variables_are_listed(tmp_path):
     assert not (tmp_path / "x.weights.h5").exists()
 
 
+@pytest.mark.backend_independent
 def test_shape_mismatch_is_listed(tmp_path):
     layout = helpers.checkpoint_layout("rgb_imagenet")
     layout["RGB/inception_i3d/Mixed_3b/Branch_0/Conv3d_0a_1x1/conv_3d/w"] = ([1, 1, 1, 192, 65], "float32")
@@ -127,6 +131,7 @@ def test_conversion_needs_no_tensorflow(tmp_path):
     assert result.stdout.strip() == "True"
 
 
+@pytest.mark.backend_independent
 def test_real_checkpoint_matches_the_registered_digest(tmp_path):
     result = checkpoints.convert_checkpoint(
         helpers.data_dir() / "checkpoints" / "rgb_scratch", tmp_path / "k.weights.h5", preset="kinetics400_rgb",
@@ -136,6 +141,7 @@ def test_real_checkpoint_matches_the_registered_digest(tmp_path):
     assert result.weights_digest == keras_i3d.get_preset("kinetics400_rgb").weights_digest
 
 
+@pytest.mark.backend_independent
 def test_other_weights_under_a_registered_preset_are_refused_when_required(tmp_path):
     layout = helpers.checkpoint_layout("rgb_scratch")
     helpers.write_synthetic_checkpoint(tmp_path / "model.ckpt", layout)
@@ -157,6 +163,7 @@ def test_real_checkpoint_reads_and_ignores_nothing():
     assert len(ckpt.tensors) == 230 and ckpt.ignored == []
 
 
+@pytest.mark.backend_independent
 def test_config_travels_with_the_weights(tmp_path):
     out = tmp_path / "k.weights.h5"
     checkpoints.convert_checkpoint(helpers.data_dir() / "checkpoints" / "rgb_scratch", out, preset="kinetics400_rgb")
@@ -171,6 +178,7 @@ def test_output_name_must_be_keras_weights(tmp_path):
         checkpoints.convert_checkpoint(helpers.data_dir() / "checkpoints" / "rgb_scratch", tmp_path / "x.h5")
 
 
+@pytest.mark.backend_independent
 def test_weights_conversion_tool_checks_parity(tmp_path):
     data = helpers.data_dir()
     out = tmp_path / "k400.weights.h5"
@@ -198,6 +206,7 @@ def test_weights_conversion_tool_checks_parity(tmp_path):
     assert "I0000" not in result.stderr and "absl" not in result.stderr  # no framework start-up lines
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("tool", ["weights_conversion", "cli"])
 def test_failed_validation_publishes_nothing(tmp_path, tool):
     """Validate first, publish after: a parity failure leaves no file, on both entry points."""
@@ -217,6 +226,7 @@ def test_failed_validation_publishes_nothing(tmp_path, tool):
     assert helpers.files_under(tmp_path) == []
 
 
+@pytest.mark.backend_independent
 def test_cli_convert_alias_rejects_wrong_stream(tmp_path):
     from keras_i3d import cli
 
@@ -231,6 +241,7 @@ def test_cli_convert_alias_rejects_wrong_stream(tmp_path):
     assert convert("kinetics400_flow_imagenet") == 0 and output.exists()
 
 
+@pytest.mark.backend_independent
 def test_tool_fetches_deepmind_checkpoints_when_not_local(deepmind_server, monkeypatch, tmp_path, capsys):
     from weights_conversion.__main__ import main
 
@@ -250,6 +261,7 @@ def test_tool_fetches_deepmind_checkpoints_when_not_local(deepmind_server, monke
     ]
 
 
+@pytest.mark.backend_independent
 def test_cli_convert_without_checkpoint_uses_the_preset_source(deepmind_server, monkeypatch, tmp_path, capsys):
     from keras_i3d import cli
 

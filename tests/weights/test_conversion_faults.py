@@ -34,6 +34,7 @@ RGB_SCRATCH = "checkpoints/rgb_scratch/model.ckpt"
 # -- 7. the converter publishes only what passed, and refuses meaningless settings --
 
 
+@pytest.mark.backend_independent
 @pytest.mark.requires_data
 def test_failed_parity_writes_nothing(tmp_path):
     out = tmp_path / "out" / "x.weights.h5"

@@ -36,6 +36,7 @@ def test_convert_on_demand_then_cache_hit(fresh_cache, monkeypatch):
     assert pretrained.resolve_preset("kinetics400_rgb", progress=False) == path
 
 
+@pytest.mark.backend_independent
 def test_truncated_cache_file_is_discarded_and_rebuilt(fresh_cache, converted_rgb):
     path = seed_cache(converted_rgb, fresh_cache)
     assert pretrained.resolve_preset("kinetics400_rgb", progress=False) == path
@@ -47,6 +48,7 @@ def test_truncated_cache_file_is_discarded_and_rebuilt(fresh_cache, converted_rg
     assert sha256_file(again) == good
 
 
+@pytest.mark.backend_independent
 def test_cached_file_with_a_matching_forged_sidecar_fails_the_registry_digest(fresh_cache, converted_rgb):
     fresh_cache.mkdir(parents=True)
     target = fresh_cache / "i3d_kinetics400_rgb.weights.h5"
@@ -61,6 +63,7 @@ def test_cached_file_with_a_matching_forged_sidecar_fails_the_registry_digest(fr
     assert np.abs(bias).sum() > 0  # DeepMind's bias again, converted from the local checkpoint
 
 
+@pytest.mark.backend_independent
 def test_no_way_to_get_weights_lists_all_four(fresh_cache, no_local_data):
     with pytest.raises(WeightsError) as info:
         keras_i3d.I3D(weights="kinetics600_rgb", classes=600)
@@ -78,6 +81,7 @@ def test_index_only_local_checkpoint_is_reported(fresh_cache):
         pretrained.resolve_preset("kinetics400_flow", progress=False)
 
 
+@pytest.mark.backend_independent
 def test_mirror_download_verifies_sha256_and_registry_digest(fresh_cache, monkeypatch, no_local_data, converted_rgb):
     monkeypatch.setenv("KERAS_I3D_WEIGHTS_URL", converted_rgb.parent.as_uri())
     path = pretrained.resolve_preset("kinetics400_rgb", progress=False)
@@ -100,6 +104,7 @@ def test_mirror_with_wrong_sha256_leaves_nothing(fresh_cache, monkeypatch, tmp_p
     assert helpers.files_under(fresh_cache) == []
 
 
+@pytest.mark.backend_independent
 def test_mirror_with_other_weights_fails_the_registry_digest(fresh_cache, monkeypatch, tmp_path, no_local_data):
     mirror = tmp_path / "mirror"
     model = keras_i3d.I3D(weights=None, input_shape=(None, None, None, 3), classifier_activation=None)
@@ -195,6 +200,7 @@ def test_cut_off_checkpoint_download_leaves_nothing(deepmind_only, fresh_cache):
     assert helpers.files_under(fresh_cache) == []
 
 
+@pytest.mark.backend_independent
 def test_download_presets_prefetches_for_offline_use(deepmind_only, fresh_cache, monkeypatch):
     paths_by_name = pretrained.download_presets(["kinetics400_rgb"], progress=False)
     assert paths_by_name["kinetics400_rgb"].is_file()
@@ -215,6 +221,7 @@ def test_weights_from_a_file_path(converted_rgb):
     )
 
 
+@pytest.mark.backend_independent
 def test_bad_weights_files(tmp_path, converted_rgb):
     with pytest.raises(WeightsError, match="does not exist"):
         keras_i3d.I3D(weights=str(tmp_path / "missing.weights.h5"))
@@ -228,6 +235,7 @@ def test_bad_weights_files(tmp_path, converted_rgb):
         keras_i3d.I3D(weights=str(converted_rgb), classes=10)
 
 
+@pytest.mark.backend_independent
 def test_file_whose_values_differ_from_its_config_digest_is_refused(tmp_path, converted_rgb):
     copy = tmp_path / "copy.weights.h5"
     model = keras_i3d.I3D(weights=str(converted_rgb), classifier_activation=None)
@@ -262,6 +270,7 @@ def test_cache_file_without_sidecar_is_discarded(fresh_cache, no_local_data, con
     assert not target.exists()
 
 
+@pytest.mark.backend_independent
 def test_pretrained_model_keeps_the_default_initializer_in_its_config(converted_rgb):
     model = keras_i3d.I3D(weights=str(converted_rgb), include_top=False, input_shape=(8, 64, 64, 3))
     layer = model.get_layer("Mixed_4f_Branch_1_Conv3d_0b_3x3_conv_3d")
@@ -269,6 +278,7 @@ def test_pretrained_model_keeps_the_default_initializer_in_its_config(converted_
     assert np.abs(keras.ops.convert_to_numpy(layer.kernel)).sum() > 0
 
 
+@pytest.mark.backend_independent
 def test_fresh_machine_path_for_an_unscoped_600_class_layout(deepmind_only, fresh_cache, monkeypatch):
     """Step 4 on the Kinetics-600 layout (no scope, optimizer slots), served with its own blob ids."""
     import dataclasses
