@@ -8,7 +8,6 @@ from pathlib import Path
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
-    from keras_i3d.applications.i3d import load_model
     from keras_i3d.cli.common import add_network_options, model_for
     from keras_i3d.errors import FileAccessError
     from keras_i3d.serving.export import (
@@ -38,13 +37,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise ValueError(f"--version must be at least 1; got {args.version}.")
     check_version_free(args.out, args.version)  # before the model is built
     labels = _read_label_file(args.labels) if args.labels is not None else None
-    if args.model is not None:
-        if args.weights or args.rgb_weights or args.flow_weights:
-            raise ValueError("--model is a whole model: it takes no --weights, --rgb-weights or --flow-weights.")
-        with quiet_framework_startup():  # Keras' loading code imports TensorFlow when it is installed
-            model = load_model(args.model)
-    else:
-        model = model_for(args)
+    model = model_for(args)
     options = serving_options(model, top_k=args.top_k, labels=labels)  # bad options fail before any export work
     path = export_saved_model(
         model, args.out, version=args.version, top_k=args.top_k, labels=labels, verify=not args.no_verify,
@@ -67,7 +60,6 @@ def add_export_command(sub) -> None:
     )
     p.add_argument("--out", required=True, help="the model's base path (TF Serving's --model_base_path)")
     add_network_options(p)
-    p.add_argument("--model", help="a whole .keras model (e.g. fine-tuned) instead of --weights")
     p.add_argument("--version", type=int, help="version number (default: one more than the largest in --out)")
     p.add_argument("--top-k", type=int, help="labels the classify signature returns (default 5)")
     p.add_argument("--labels", help="text file of class names, one per line (default: Kinetics' for 400/600 classes)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -19,18 +20,21 @@ with quiet_framework_startup():
     from tqdm.auto import tqdm
 
     from keras_i3d import presets as presets_lib
-    from keras_i3d.cli.common import SIZE_HINT, add_video_options, debug, model_for
-    from keras_i3d.errors import FileAccessError, InputError
+    from keras_i3d.cli.common import SIZE_HINT, add_video_options, debug, model_for, network_identity
+    from keras_i3d.errors import DownloadError, FileAccessError, InputError
     from keras_i3d.model.architecture import DEFAULT_SIZE, FEATURES_ENDPOINT, VALID_ENDPOINTS
     from keras_i3d.model.clip_checks import check_clip
     from keras_i3d.model.fusion import fuse_for_inference
-    from keras_i3d.utils import files
+    from keras_i3d.utils import files, jobs
     from keras_i3d.video.decode import VIDEO_SUFFIXES, check_video_file, probe_video, read_gif
     from keras_i3d.video.flow import cached_flow_path, flow_cache_key, video_flow
     from keras_i3d.video.flow_pictures import save_flow_picture
     from keras_i3d.video.inference import predict_clip, predict_video
     from keras_i3d.video.plots import plot_timeline
     from keras_i3d.weights import deepmind as deepmind_data
+
+
+FLOW_CACHE_NAME = re.compile(r"\.flow-[0-9a-f]{16}\.npy$")
 
 
 def _load_npy(source: str) -> np.ndarray:
@@ -48,11 +52,22 @@ def _load_npy(source: str) -> np.ndarray:
         raise InputError(f"{path} is not a readable .npy array (truncated or corrupt): {e}") from e
 
 
-def _inputs(source: str) -> tuple[list[Path], Path | None]:
-    """The files to process and, for a folder, the folder (for relative names)."""
+def _inputs(source: str, exclude: Path | None = None) -> tuple[list[Path], Path | None]:
+    """The files to process and, for a folder, the folder (for relative names).
+
+    A folder's inputs never include the tool's own outputs: files under ``exclude``
+    (an output folder inside the input folder) and cached flow (``*.flow-<key>.npy``).
+    """
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (*VIDEO_SUFFIXES, ".npy"))
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in (*VIDEO_SUFFIXES, ".npy")
+            and not FLOW_CACHE_NAME.search(p.name)
+            and not (exclude is not None and jobs.is_inside(p, exclude))
+        )
         if not files:
             raise InputError(f"{path} holds no videos ({', '.join(VIDEO_SUFFIXES)}) or .npy clips.")
         return files, path
@@ -109,9 +124,9 @@ def _predict(model, path: Path, args: argparse.Namespace, endpoints=(), pool="av
     return predict_video(model, path, **kwargs)
 
 
-def _for_each_input(args: argparse.Namespace, work) -> int:
+def _for_each_input(args: argparse.Namespace, work, exclude: Path | None = None) -> int:
     """Runs ``work(path, progress)`` over the input (a file or a folder); reports failures, returns the exit code."""
-    files, folder = _inputs(args.input or str(deepmind_data.sample_clip("rgb")))
+    files, folder = _inputs(args.input or str(deepmind_data.sample_clip("rgb")), exclude=exclude)
     if folder is None:
         work(files[0], not args.quiet)
         return 0
@@ -119,7 +134,9 @@ def _for_each_input(args: argparse.Namespace, work) -> int:
     for path in tqdm(files, unit="video", desc=folder.name, disable=args.quiet, leave=False):
         try:
             work(path, False)
-        except InputError as e:  # this file; the others may still work
+        except DownloadError:  # the network's weights, not this file
+            raise
+        except (InputError, OSError) as e:  # this file (or its output's file system); the others may still work
             failed.append((path, e))
             debug(args)
     args.failed = failed
@@ -166,6 +183,9 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return status
 
 
+FEATURES_INDEX = "index.json"
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
     _check_window_args(args)
     if args.endpoint not in VALID_ENDPOINTS:
@@ -178,49 +198,109 @@ def _cmd_features(args: argparse.Namespace) -> int:
         raise ValueError(f"--out names a folder for a folder of videos; got {out}.")
     if not is_folder:
         _precheck(check_video_file(args.input), args)
-    else:
-        _inputs(args.input)
+        return _features_of_one_video(args, out)
+    _inputs(args.input, exclude=out)
+    with jobs.exclusive_folder(out, "features"):
+        return _features_of_a_folder(args, out)
+
+
+def _features_options(args: argparse.Namespace) -> dict:
+    """Everything that shapes a features file: a folder's outputs are resumed only under the same options."""
+    return {
+        "input": str(Path(args.input).resolve()),
+        "endpoint": args.endpoint,
+        "pool": None if args.no_pool else "avg",
+        "clip_frames": args.clip_frames,
+        "stride": args.stride,
+        **network_identity(args),
+    }
+
+
+def _features_of_one_video(args: argparse.Namespace, out: Path) -> int:
     model = fuse_for_inference(model_for(args))
-    pool = None if args.no_pool else "avg"
-    index_path = out / "index.json"
-    index = _read_index(index_path) if is_folder else {}
+    path = Path(args.input)
+    prediction = _predict(model, path, args, endpoints=(args.endpoint,), pool=None if args.no_pool else "avg",
+                          progress=not args.quiet)  # fmt: skip
+    features = next(iter(prediction.features.values()))
+    with files.atomic_path(out, suffix=".npy") as tmp:
+        np.save(tmp, features)
+    print(f"{out}  {features.shape}")
+    return 0
+
+
+def _features_of_a_folder(args: argparse.Namespace, out: Path) -> int:
+    """One .npy per video and ``index.json`` (options, finished and failed videos); resumable."""
+    options = _features_options(args)
+    index_path = out / FEATURES_INDEX
+    recorded = _read_index(index_path)
+    jobs.check_same_options(out, recorded.get("options") if recorded else None, options, "features")
+    done = dict(recorded.get("videos", {})) if recorded else {}
+    failed = dict(recorded.get("failed", {})) if recorded else {}
+
+    def save_index() -> None:
+        files.write_json_atomic(index_path, {"format": 2, "options": options, "videos": done, "failed": failed})
+
+    save_index()  # the options are recorded before the first output
+    model = None
 
     def work(path: Path, progress: bool) -> None:
-        name = str(path.relative_to(args.input)) if is_folder else path.name
-        target = out / f"{name}.npy" if is_folder else out
-        if is_folder and name in index and target.is_file():
-            return  # done in an earlier run
-        prediction = _predict(model, path, args, endpoints=(args.endpoint,), pool=pool, progress=progress)
-        key = next(iter(prediction.features))
-        features = prediction.features[key]
-        with files.atomic_path(target, suffix=".npy") as tmp:
-            np.save(tmp, features)
-        entry = {
-            "file": target.name if not is_folder else f"{name}.npy",
-            "endpoint": key,
+        nonlocal model
+        name = path.relative_to(args.input).as_posix()
+        target = out / f"{name}.npy"
+        if name in done and _matches(target, done[name]["shape"]):
+            return  # done in an earlier run, under the same options
+        if model is None:
+            model = fuse_for_inference(model_for(args))
+        try:
+            prediction = _predict(
+                model, path, args, endpoints=(args.endpoint,), pool=options["pool"], progress=progress
+            )
+            features = next(iter(prediction.features.values()))
+            with files.atomic_path(target, suffix=".npy") as tmp:
+                np.save(tmp, features)
+        except (InputError, OSError) as e:  # this video; _for_each_input reports it and goes on
+            failed[name] = str(e)
+            done.pop(name, None)
+            save_index()
+            raise
+        done[name] = {
+            "file": f"{name}.npy",
+            "endpoint": args.endpoint,
             "shape": list(features.shape),
             "starts": prediction.starts.tolist(),
             "ends": prediction.ends.tolist(),
         }
-        if is_folder:
-            index[name] = entry
-            files.write_json_atomic(index_path, {"endpoint": args.endpoint, "pool": pool, "videos": index})
-        else:
-            print(f"{target}  {features.shape}")
+        failed.pop(name, None)
+        save_index()
 
-    status = _for_each_input(args, work)
-    if is_folder:
-        print(f"{index_path}  ({len(index)} videos, {len(args.failed)} failed)")
+    status = _for_each_input(args, work, exclude=out)
+    print(f"{index_path}  ({len(done)} videos, {len(failed)} failed)")
     return status
 
 
-def _read_index(path: Path) -> dict:
-    if not path.is_file():
-        return {}
+def _matches(target: Path, shape: list[int]) -> bool:
+    """Whether ``target`` is a readable .npy of ``shape`` (a finished output)."""
     try:
-        return json.loads(path.read_text())["videos"]
-    except (ValueError, KeyError, TypeError) as e:
+        return list(np.load(target, mmap_mode="r").shape) == list(shape)
+    except (OSError, ValueError):
+        return False
+
+
+def _read_index(path: Path) -> dict | None:
+    """A features folder's index, or ``None`` when there is none yet."""
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text())
+        document["videos"]  # noqa: B018 - a KeyError names a file that is not an index
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise FileAccessError(f"{path} is not a features index written by keras-i3d ({e}); remove it.") from e
+    if "options" not in document:
+        raise FileAccessError(
+            f"{path} was written by an older keras-i3d that did not record the options of its features; "
+            "write to another folder, or delete this one to start over."
+        )
+    return document
 
 
 def _cmd_flow(args: argparse.Namespace) -> int:

@@ -136,13 +136,67 @@ def test_features_of_a_folder_are_resumable(folder, tmp_path, random_weights, ca
     status, out, err = run_cli(capsys, *argv)
     assert status == 1 and "2 videos, 2 failed" in out and err.count("could not process") == 2
     index = json.loads((out_dir / "index.json").read_text())
-    assert index["endpoint"] == "Mixed_4f" and set(index["videos"]) == {"a/one.mp4", "two.mkv"}
+    assert index["options"]["endpoint"] == "Mixed_4f" and index["options"]["clip_frames"] == 8
+    assert index["options"]["weights"].startswith("random.weights.h5 sha256:")
+    assert set(index["videos"]) == {"a/one.mp4", "two.mkv"}
+    assert set(index["failed"]) == {"broken.mp4", "sound.mp4"}  # failed videos are in the index too
     assert np.load(out_dir / "a" / "one.mp4.npy").shape == (2, 832)
     stamp = (out_dir / "two.mkv.npy").stat().st_mtime_ns
     (out_dir / "a" / "one.mp4.npy").unlink()  # pretend the first run stopped before this one
+    np.save(out_dir / "two.mkv.npy", np.zeros((1, 5)))  # ... or left a file that is not this output
+    stamp = (out_dir / "two.mkv.npy").stat().st_mtime_ns
+    status, out, _ = run_cli(capsys, *argv)
+    assert status == 1 and (out_dir / "a" / "one.mp4.npy").is_file()
+    assert (out_dir / "two.mkv.npy").stat().st_mtime_ns != stamp and np.load(out_dir / "two.mkv.npy").shape == (2, 832)
+    stamp = (out_dir / "two.mkv.npy").stat().st_mtime_ns
     status, out, _ = run_cli(capsys, *argv)
     assert status == 1 and (out_dir / "two.mkv.npy").stat().st_mtime_ns == stamp  # skipped: already done
-    assert (out_dir / "a" / "one.mp4.npy").is_file()
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (["--endpoint", "Mixed_5c"], "endpoint: 'Mixed_4f' -> 'Mixed_5c'"),
+        (["--endpoint", "Mixed_4f", "--clip-frames", "16"], "clip_frames: 8 -> 16"),
+        (["--endpoint", "Mixed_4f", "--no-pool"], "pool: 'avg' -> None"),
+        (["--endpoint", "Mixed_4f", "--weights", "kinetics400_rgb"], "weights: 'random.weights.h5 sha256:"),
+    ],
+)
+def test_features_refuse_other_options_into_the_same_folder(tmp_path, random_weights, capsys, change, named):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "one.mp4", moving_square(8, 64, 64))
+    out_dir = tmp_path / "features"
+    first = ["features", videos, "--out", out_dir, "--endpoint", "Mixed_4f", "--weights", random_weights, *FAST]
+    assert run_cli(capsys, *first)[0] == 0
+    before = (out_dir / "one.mp4.npy").read_bytes(), (out_dir / "index.json").read_text()
+    argv = [*first[:4], *FAST, *change]
+    if "--weights" not in change:
+        argv += ["--weights", random_weights]
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 2 and "holds features written with other options" in err and named in err, err
+    assert len(err.strip().splitlines()) == 1 and out == ""
+    assert ((out_dir / "one.mp4.npy").read_bytes(), (out_dir / "index.json").read_text()) == before
+
+
+@pytest.mark.backend_independent
+def test_features_skip_their_own_outputs_and_one_run_at_a_time(tmp_path, random_weights, capsys):
+    from keras_i3d.utils import jobs
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "one.mp4", moving_square(8, 64, 64))
+    (videos / "one.mp4.flow-0123456789abcdef.npy").write_bytes(b"cached flow, not an input")
+    out_dir = videos / "features"  # the output folder inside the input folder
+    argv = ["features", videos, "--out", out_dir, "--weights", random_weights, *FAST]
+    status, out, err = run_cli(capsys, *argv)
+    assert status == 0, err
+    assert "(1 videos, 0 failed)" in out
+    assert run_cli(capsys, *argv)[0] == 0  # its own .npy outputs are not inputs the second time either
+    with jobs.exclusive_folder(out_dir, "features"):
+        status, _, err = run_cli(capsys, *argv)
+    assert status == 2 and "is being written by another keras-i3d features run (pid " in err
 
 
 @pytest.mark.backend_independent
