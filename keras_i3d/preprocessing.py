@@ -23,6 +23,9 @@ FLOW_BOUND = 20.0
 
 #: The range `preprocess_input` takes RGB values in.
 RGB_RANGE = (0.0, 255.0)
+#: RGB values this close outside `RGB_RANGE` are float round-off (e.g. a float32 bilinear blend of two
+#: 255 neighbours is 255.0000153), taken as the bound they round.
+RGB_ROUND_OFF = 1e-3
 
 #: DeepMind's recipe: frames resized (bilinear, aspect kept) so the short side is 256...
 SHORT_SIDE = 256
@@ -55,7 +58,7 @@ def _check_values(frames, stream: str) -> None:
         if isinstance(frames, np.ndarray):
             check_finite(frames, f"{stream} input to preprocess_input")
         raise InputError(f"{stream} input to preprocess_input has NaN or infinite values; it must be finite.")
-    if stream == "rgb" and (low < RGB_RANGE[0] or high > RGB_RANGE[1]):
+    if stream == "rgb" and (low < RGB_RANGE[0] - RGB_ROUND_OFF or high > RGB_RANGE[1] + RGB_ROUND_OFF):
         hint = ""
         if low >= -1.0 and high <= 1.0:
             hint = " It looks already scaled to [-1, 1]: do not apply preprocess_input twice."
@@ -102,11 +105,11 @@ def preprocess_input(frames, stream: str = "rgb"):
     if isinstance(frames, np.ndarray):
         x = frames.astype(np.float32)
         if stream == "rgb":
-            return x / np.float32(255.0) * np.float32(2.0) - np.float32(1.0)
+            return np.clip(x, *RGB_RANGE) / np.float32(255.0) * np.float32(2.0) - np.float32(1.0)
         return np.clip(x, -FLOW_BOUND, FLOW_BOUND) / np.float32(FLOW_BOUND)
     x = ops.cast(frames, "float32")
     if stream == "rgb":
-        return x / 255.0 * 2.0 - 1.0
+        return ops.clip(x, *RGB_RANGE) / 255.0 * 2.0 - 1.0
     return ops.clip(x, -FLOW_BOUND, FLOW_BOUND) / FLOW_BOUND
 
 

@@ -171,6 +171,20 @@ def test_preprocess_frames_on_backend_tensors_matches_numpy():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(tensor)[0], resized / 127.5 - 1, atol=2e-5)
 
 
+@pytest.mark.parametrize(("height", "width"), [(240, 320), (360, 480), (480, 640), (137, 241)])
+def test_saturated_frames_at_any_scale_are_taken(height, width):
+    """A float32 bilinear blend of two 255 neighbours is 255.0000153: our own round-off never trips our check."""
+    import keras
+
+    from keras_i3d.preprocessing import preprocess_frames
+
+    frames = np.full((2, height, width, 3), 255, np.uint8)
+    frames[:, : height // 3] = 0  # an edge, so the resize blends 0 and 255 as well
+    for x in (frames, keras.ops.convert_to_tensor(frames)):
+        out = keras.ops.convert_to_numpy(preprocess_frames(x))
+        assert out.shape == (2, 224, 224, 3) and out.min() >= -1.0 and out.max() == 1.0
+
+
 @pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "frames,kwargs,match",

@@ -14,6 +14,7 @@ import math
 import re
 
 import numpy as np
+from keras import ops
 
 from keras_i3d.errors import InputError
 
@@ -114,6 +115,45 @@ def check_dtype(x, what: str) -> None:
     name = str(getattr(dtype, "name", dtype)).removeprefix("torch.")
     if not _REAL_DTYPE.fullmatch(name):
         raise InputError(f"{what} must hold real numbers; got dtype {name}.")
+
+
+#: What to do about clips that are not scaled to the network's range.
+SCALE_HINT = {
+    3: "scale RGB frames with keras_i3d.preprocess_input(frames), or resize, crop and scale a video's frames "
+    "with keras_i3d.preprocess_frames(frames)",
+    2: "scale TV-L1 flow (pixels) with keras_i3d.preprocess_input(flow, stream='flow'), or resize, crop and "
+    "scale it with keras_i3d.preprocess_frames(flow, stream='flow')",
+}
+_OPT_OUT = " (To feed such values on purpose, set model.input_range = None.)"
+
+
+def value_bounds(x) -> tuple[float, float] | None:
+    """(min, max) of ``x`` where its values are known (NumPy, eager tensors); ``None`` if traced or empty."""
+    try:
+        if int(np.prod(tuple(x.shape))) == 0:
+            return None
+        if isinstance(x, np.ndarray):
+            return float(x.min()), float(x.max())
+        return float(ops.min(x)), float(ops.max(x))
+    except Exception:  # symbolic or traced (tf.data, jit): values unknown until it runs
+        return None
+
+
+def check_scaled(x, channels: int, value_range: tuple[float, float], what: str) -> None:
+    """Raises `InputError` for integer clips, or known values outside ``value_range``, naming the fix."""
+    dtype = getattr(x, "dtype", None)
+    name = str(getattr(dtype, "name", dtype)).removeprefix("torch.")
+    hint = SCALE_HINT.get(channels, SCALE_HINT[3])
+    if re.fullmatch(r"u?int\d+", name):
+        raise InputError(
+            f"{what} holds integers ({name}), e.g. raw frames; I3D takes float clips in [-1, 1]: {hint}.{_OPT_OUT}"
+        )
+    bounds = value_bounds(x)
+    if bounds is not None and (bounds[0] < value_range[0] or bounds[1] > value_range[1]):
+        raise InputError(
+            f"{what} has values in [{bounds[0]:.6g}, {bounds[1]:.6g}], far outside the network's [-1, 1]: "
+            f"{hint}.{_OPT_OUT}"
+        )
 
 
 def as_array(x, what: str) -> np.ndarray:

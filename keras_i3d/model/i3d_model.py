@@ -29,7 +29,32 @@ class I3DModel(keras.Model):
     fails (every later call then fails with ``'NoneType' object is not
     callable``); this model keeps a copy and puts it back when those calls
     raise, so one bad call (or Ctrl-C) does not ruin it.
+
+    Values are checked too where they are known (NumPy arrays and eager
+    tensors, not inside a traced graph): integer clips (raw frames) and values
+    far outside the network's ``[-1, 1]`` (beyond `input_range` widened by
+    `RANGE_MARGIN`, e.g. RGB in ``[0, 255]`` or flow in pixels) are refused
+    with the sentence naming `keras_i3d.preprocess_input` and
+    `keras_i3d.preprocess_frames`. To feed such values on purpose, set
+    ``model.input_range = None``.
     """
+
+    #: How far outside `input_range` values may lie (augmentation can push
+    #: scaled values a little past it; unscaled frames lie far outside).
+    RANGE_MARGIN = 0.5
+
+    @property
+    def input_range(self) -> tuple[float, float] | None:
+        """The value range clips are checked against (``(-1, 1)``); ``None`` turns the value check off."""
+        return self.__dict__.get("_keras_i3d_input_range", clip_checks.INPUT_RANGE)
+
+    @input_range.setter
+    def input_range(self, value: tuple[float, float] | None) -> None:
+        if value is not None:
+            value = tuple(float(v) for v in value)
+            if len(value) != 2 or not value[0] < value[1]:
+                raise ValueError(f"`input_range` must be (low, high) with low < high, or None; got {value!r}.")
+        self.__dict__["_keras_i3d_input_range"] = value  # a plain attribute: not tracked, not saved
 
     @property
     def clip_shape(self) -> tuple | dict[str, tuple]:
@@ -52,13 +77,16 @@ class I3DModel(keras.Model):
         one batch size. Datasets and generators are left to the in-graph check.
         """
         expected = self.clip_shape
+        value_range = self.input_range
+        if value_range is not None:
+            value_range = (value_range[0] - self.RANGE_MARGIN, value_range[1] + self.RANGE_MARGIN)
         if isinstance(expected, dict):
-            self._check_streams(x, expected, allow_empty)
+            self._check_streams(x, expected, allow_empty, value_range)
         else:
-            _check_clip_batch(x, expected, allow_empty, "The input")
+            _check_clip_batch(x, expected, allow_empty, "The input", value_range)
 
     @staticmethod
-    def _check_streams(x, expected: dict[str, tuple], allow_empty: bool) -> None:
+    def _check_streams(x, expected: dict[str, tuple], allow_empty: bool, value_range) -> None:
         names = ", ".join(f"'{name}'" for name in expected)
         if x is None or (not isinstance(x, dict) and (hasattr(x, "shape") or isinstance(x, (list, tuple)))):
             raise InputError(f"This model takes a dict of clips with keys {names}; got {type(x).__name__}.")
@@ -67,7 +95,7 @@ class I3DModel(keras.Model):
         if set(x) != set(expected):
             raise InputError(f"This model takes a dict of clips with keys {names}; got keys {sorted(map(str, x))}.")
         for name, shape in expected.items():
-            _check_clip_batch(x[name], shape, allow_empty, f"The '{name}' input")
+            _check_clip_batch(x[name], shape, allow_empty, f"The '{name}' input", value_range)
         batches = {name: getattr(value, "shape", (None,))[0] for name, value in x.items()}
         if len({b for b in batches.values() if b is not None}) > 1:
             raise InputError(f"The streams' batch sizes differ: {batches}.")
@@ -132,8 +160,11 @@ class I3DModel(keras.Model):
         return super().train_on_batch(x, *args, **kwargs)
 
 
-def _check_clip_batch(x, expected: tuple, allow_empty: bool, what: str) -> None:
-    """Raises `InputError` if ``x`` is not a batch of clips of ``expected`` shape (see `I3DModel.check_input`)."""
+def _check_clip_batch(x, expected: tuple, allow_empty: bool, what: str, value_range=None) -> None:
+    """Raises `InputError` if ``x`` is not a batch of clips of ``expected`` shape (see `I3DModel.check_input`).
+
+    With ``value_range``, also refuses integer dtypes and known values outside it.
+    """
     prefix = "" if what == "The input" else f"{what}: "
     if x is None:
         raise InputError(f"{what} is None; pass a batch of clips (batch, frames, height, width, channels).")
@@ -157,3 +188,5 @@ def _check_clip_batch(x, expected: tuple, allow_empty: bool, what: str) -> None:
     if problem is not None:
         raise InputError(prefix + problem)
     clip_checks.check_dtype(x, what)
+    if value_range is not None:
+        clip_checks.check_scaled(x, expected[-1], value_range, what)

@@ -9,6 +9,7 @@ GIFs (tests/video/test_read_gif_bad_files.py), the CLI (tests/cli/test_bad_input
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 
@@ -67,6 +68,44 @@ def test_model_rejects_inputs_that_are_not_clips_of_numbers(flexible, x, match):
     with pytest.raises(InputError, match=match) as info:
         flexible.predict(x, verbose=0)
     assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize(
+    ("x", "match"),
+    [
+        (np.full((1, 2, 64, 64, 3), 200, np.uint8), r"holds integers \(uint8\), e.g. raw frames"),
+        (np.full((1, 2, 64, 64, 3), 200, np.int32), r"holds integers \(int32\)"),
+        (np.full((1, 2, 64, 64, 3), 200.0, np.float32), r"values in \[200, 200\], far outside"),
+        (np.full((1, 2, 64, 64, 3), -3.0, np.float32), r"values in \[-3, -3\], far outside"),
+    ],
+)
+@pytest.mark.parametrize("call", ["predict", "__call__", "predict_on_batch"])
+def test_model_refuses_unscaled_clips_naming_the_fix(flexible, x, match, call):
+    """The README's first snippet without preprocess_input answered 'massaging person's head' at 1.0."""
+    for value in (x, keras.ops.convert_to_tensor(x)):
+        with pytest.raises(InputError, match=match) as info:
+            getattr(flexible, call)(value, **({"verbose": 0} if call == "predict" else {}))
+        assert "keras_i3d.preprocess_input(frames)" in str(info.value)
+        assert "keras_i3d.preprocess_frames(frames)" in str(info.value) and "model.input_range = None" in str(
+            info.value
+        )
+
+
+def test_unscaled_clips_on_purpose_and_values_near_the_range(flexible):
+    x = clip()
+    near = np.clip(x * 1.3, -1.3, 1.3)  # e.g. augmentation that pushes scaled values a little past [-1, 1]
+    assert flexible.predict(near, verbose=0).shape == (1, 400)
+    flow = keras_i3d.I3D(weights=None, input_shape=(None, None, None, 2), classifier_activation=None)
+    with pytest.raises(InputError, match=r"preprocess_input\(flow, stream='flow'\)"):
+        flow.predict(np.full((1, 2, 64, 64, 2), 7.0, "float32"), verbose=0)
+    try:
+        flexible.input_range = None
+        assert flexible.predict(np.full((1, 2, 64, 64, 3), 200, np.uint8), verbose=0).shape == (1, 400)
+    finally:
+        flexible.input_range = (-1, 1)
+    with pytest.raises(ValueError, match="low < high"):
+        flexible.input_range = (1, -1)
+    assert "input_range" not in json.dumps(flexible.get_config())  # a session setting, never saved
 
 
 @pytest.mark.filterwarnings("ignore:The structure of `inputs` doesn't match")  # Keras' note on the list form
