@@ -26,7 +26,14 @@ with quiet_framework_startup():
     from keras_i3d.model.clip_checks import check_clip
     from keras_i3d.model.fusion import fuse_for_inference
     from keras_i3d.utils import files, jobs
-    from keras_i3d.video.decode import VIDEO_SUFFIXES, check_video_file, probe_video, read_gif
+    from keras_i3d.video.decode import (
+        VIDEO_SUFFIXES,
+        check_video_file,
+        flow_from_gif,
+        is_flow_gif,
+        probe_video,
+        read_gif,
+    )
     from keras_i3d.video.flow import cached_flow_path, flow_cache_key, video_flow
     from keras_i3d.video.flow_pictures import save_flow_picture
     from keras_i3d.video.inference import predict_clip, predict_video
@@ -91,8 +98,18 @@ def _precheck(path: Path, args: argparse.Namespace) -> None:
         args.preloaded = {path: _npy_clip(path, args.stream)}
     elif suffix == ".gif":
         args.preloaded = {path: read_gif(path)}
+        if is_flow_gif(args.preloaded[path]):
+            _check_flow_gif_stream(path, args.stream)
     else:
         probe_video(path)
+
+
+def _check_flow_gif_stream(path: Path, stream: str) -> None:
+    if stream != "flow":
+        raise InputError(
+            f"{path} is a picture of optical flow (DeepMind's flow GIF: u and v in red and green, blue constant), "
+            "not an RGB video; classify it with --stream flow."
+        )
 
 
 def _npy_clip(path: Path, stream: str) -> np.ndarray:
@@ -116,6 +133,9 @@ def _predict(model, path: Path, args: argparse.Namespace, endpoints=(), pool="av
     )  # fmt: skip
     if path.suffix.lower() == ".gif":
         frames = preloaded if preloaded is not None else read_gif(path)
+        if is_flow_gif(frames):
+            _check_flow_gif_stream(path, args.stream)
+            return predict_clip(model, flow_from_gif(frames)[None], endpoints=endpoints, pool=pool, source=str(path))
         # DeepMind's sample clips are GIFs of frames already cropped to 224x224: used as they are.
         prepared = frames.shape[1:3] == (DEFAULT_SIZE, DEFAULT_SIZE)
         result = predict_video(model, frames, resize=not prepared, **kwargs)

@@ -70,6 +70,31 @@ def check_video_file(path: str | os.PathLike) -> Path:
     return path
 
 
+#: DeepMind's flow GIFs draw flow (model units) as the colour ``(u, v, 0) + 0.5``: blue is this constant.
+FLOW_GIF_BLUE = (127, 128)
+
+
+def is_flow_gif(frames: np.ndarray) -> bool:
+    """Whether GIF frames are a picture of optical flow in DeepMind's style, not an RGB video.
+
+    DeepMind's ``*_flow.gif`` clips draw the network's flow input ``(u, v)`` in
+    red and green around mid-grey, with a constant blue channel.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.size == 0:
+        return False
+    blue = frames[..., 2]
+    return int(blue.min()) == int(blue.max()) and int(blue.min()) in FLOW_GIF_BLUE
+
+
+def flow_from_gif(frames: np.ndarray) -> np.ndarray:
+    """The flow input (model units, ``[-0.5, 0.5]``) drawn in a DeepMind-style flow GIF (lossy: 8 bits).
+
+    Returns:
+        float32 ``(frames, height, width, 2)``.
+    """
+    return np.clip(frames[..., :2].astype(np.float32) / 255.0 - 0.5, -1.0, 1.0)
+
+
 def read_gif(path: str | os.PathLike, max_bytes: int = MAX_DECODED_BYTES) -> np.ndarray:
     """Reads every frame of an (animated) GIF as RGB.
 

@@ -33,7 +33,7 @@ from keras_i3d.model.architecture import FIRST_CONV_SCOPE, LOGITS_CONV_SCOPE, sc
 from keras_i3d.preprocessing import decode_predictions, preprocess_input
 from keras_i3d.utils import paths
 from keras_i3d.utils.files import ensure_writable_file
-from keras_i3d.video.decode import read_gif
+from keras_i3d.video.decode import flow_from_gif, read_gif
 from keras_i3d.weights import deepmind as deepmind_data
 from keras_i3d.weights.files import check_weights_filename, weights_digest, write_weights
 from keras_i3d.weights.tensor_bundle import TensorBundle
@@ -268,8 +268,7 @@ def sample_clip_input(stream: str, progress: bool = False) -> np.ndarray:
     frames = read_gif(deepmind_data.sample_clip(stream, progress=progress))
     if stream == "rgb":
         return preprocess_input(frames)[None]
-    flow = frames[..., :2].astype(np.float32) / 255.0 - 0.5
-    return np.clip(flow, -1.0, 1.0)[None]
+    return flow_from_gif(frames)[None]
 
 
 def validate_on_sample_clip(

@@ -222,3 +222,23 @@ def test_flow_command_writes_flow_and_a_picture(tmp_path, capsys):
     with Image.open(tmp_path / "f.gif") as picture:
         assert picture.n_frames == 5
     assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+@pytest.mark.requires_data
+@pytest.mark.backend_independent
+def test_deepmind_flow_gif_is_flow_not_an_rgb_video(tmp_path, capsys):
+    """DeepMind's flow GIF went through TV-L1 as if it were an RGB video, without a word."""
+    flow_gif = helpers.data_dir() / "v_CricketShot_g04_c01_flow.gif"
+    for stream in ("rgb", "joint"):
+        status, out, err = run_cli(capsys, "classify", flow_gif, "--stream", stream, "--quiet")
+        assert status == 1 and out == "" and "is a picture of optical flow" in err and "--stream flow" in err
+        assert len(err.strip().splitlines()) == 1
+    keras.utils.set_random_seed(0)
+    weights = tmp_path / "flow.weights.h5"
+    I3D(weights=None, input_shape=(None, None, None, 2)).save_weights(weights)
+    status, out, err = run_cli(
+        capsys, "classify", flow_gif, "--stream", "flow", "--weights", weights, "--json", "--quiet"
+    )  # fmt: skip
+    assert status == 0, err
+    (video,) = json.loads(out)["videos"]
+    assert len(video["windows"]) == 1  # the 79 flow frames as one clip, no TV-L1
