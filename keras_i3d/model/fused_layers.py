@@ -112,6 +112,7 @@ class FusedConv3D(keras.layers.Layer):
         activation: str | None = "relu",
         implementation: str = "conv3d",
         frames_layout: str = "auto",
+        kernel_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -129,11 +130,14 @@ class FusedConv3D(keras.layers.Layer):
         if frames_layout not in FRAMES_LAYOUTS:
             raise ValueError(f"`frames_layout` must be one of {FRAMES_LAYOUTS}; got {frames_layout!r}.")
         self.frames_layout = frames_layout
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
         """Creates ``kernel`` ``(*kernel_size, channels, filters)`` and ``bias`` ``(filters,)``."""
         self.kernel = self.add_weight(
-            name="kernel", shape=(*self.kernel_size, input_shape[-1], self.filters), initializer="glorot_uniform"
+            name="kernel",
+            shape=(*self.kernel_size, input_shape[-1], self.filters),
+            initializer=self.kernel_initializer,
         )
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
 
@@ -181,6 +185,7 @@ class FusedConv3D(keras.layers.Layer):
             activation=self.activation,
             implementation=self.implementation,
             frames_layout=self.frames_layout,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config
 

@@ -124,6 +124,9 @@ def _rewrite(config: dict, implementation: str, dtype: str | None, plan: dict) -
                     "strides": c["strides"],
                     "activation": activation,
                     "implementation": implementation,
+                    # Placeholder zeros: the folded weights overwrite them. (Random kernels cost
+                    # JAX a compiled program per shape, ~50 s for I3D's 58 convolutions.)
+                    "kernel_initializer": "zeros",
                 },
                 "build_config": entry.get("build_config"),
                 "name": fused_name,
@@ -240,5 +243,15 @@ def fuse_for_inference(model: keras.Model, implementation: str = "auto", dtype: 
     with keras.saving.custom_object_scope(custom):
         fused = model.__class__.from_config(fused_config)
     _copy_weights(model, fused, plan)
+    for layer in _all_layers(fused):
+        if isinstance(layer, FusedConv3D):
+            layer.kernel_initializer = keras.initializers.get("glorot_uniform")  # what the config says, as built
     fused.trainable = False
     return fused
+
+
+def _all_layers(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
