@@ -1,24 +1,38 @@
 """keras_i3d: DeepMind's I3D video network for Keras 3 (TensorFlow, JAX, PyTorch).
 
-Importing the package registers its Keras classes (the model class and
-custom layers), so ``keras.saving.load_model`` reads saved I3D models (a
-fine-tuned one, say) after ``import keras_i3d``; Keras starts here with the
-backend framework's start-up log lines silenced. The other public names load
-on first use (PEP 562).
+Importing the package does not start Keras or a backend (``keras-i3d --help``
+answers at once). Its Keras classes (the model class and custom layers) are
+registered as soon as Keras is imported, by anything, so
+``keras.saving.load_model`` reads saved I3D models (a fine-tuned one, say)
+after ``import keras_i3d``. The public names load on first use (PEP 562),
+Keras with the backend framework's start-up log lines silenced.
 """
 
 from __future__ import annotations
 
-import importlib
+import importlib as _importlib
 from typing import TYPE_CHECKING
 
-from keras_i3d.utils import aliases
-from keras_i3d.utils.quiet import quiet_framework_startup
+from keras_i3d.utils import aliases as _aliases
+from keras_i3d.utils.after_import import when_imported as _when_imported
+from keras_i3d.utils.quiet import quiet_framework_startup as _quiet_framework_startup
 from keras_i3d.version import __version__
 
-with quiet_framework_startup():  # registers I3DModel and the custom layers with Keras
-    from keras_i3d.inflation import layers as _inflation_layers  # noqa: F401
-    from keras_i3d.model import fused_layers, i3d_model, layers  # noqa: F401
+#: The modules that register keras_i3d's classes with Keras (imported right after Keras is).
+KERAS_CLASS_MODULES = (
+    "keras_i3d.model.layers",
+    "keras_i3d.model.i3d_model",
+    "keras_i3d.model.fused_layers",
+    "keras_i3d.inflation.layers",
+)
+
+
+def _register_keras_classes() -> None:
+    for module in KERAS_CLASS_MODULES:
+        _importlib.import_module(module)
+
+
+_when_imported("keras", _register_keras_classes)
 
 #: Module paths of the flat package before it had capability folders -> where each module lives
 #: now. ``import keras_i3d.fusion`` (or ``keras_i3d.fusion``) gives the module object itself.
@@ -59,7 +73,7 @@ MODULE_ALIASES = {
     "keras_i3d.cli_training": "keras_i3d.cli.training",
     "keras_i3d.cli_bench": "keras_i3d.cli.bench",
 }
-aliases.install(MODULE_ALIASES)
+_aliases.install(MODULE_ALIASES)
 
 _EXPORTS = {
     "I3D": "keras_i3d.applications.i3d",
@@ -161,16 +175,20 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        with _quiet_framework_startup():
+            value = getattr(_importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
     if f"keras_i3d.{name}" in MODULE_ALIASES:
-        return importlib.import_module(f"keras_i3d.{name}")
+        return _importlib.import_module(f"keras_i3d.{name}")
     raise AttributeError(f"module 'keras_i3d' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS) | {name.split(".")[1] for name in MODULE_ALIASES})
+    """The public names (no imports or typing helpers)."""
+    modules = {name.split(".")[1] for name in MODULE_ALIASES}
+    subpackages = {"applications", "bench", "cli", "inflation", "model", "serving", "training", "utils", "video"}
+    return sorted({*__all__, "__version__", "MODULE_ALIASES", "KERAS_CLASS_MODULES", *modules, *subpackages, "weights"})
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports these

@@ -10,6 +10,8 @@ package says in its docstring what it may import.
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ import keras_i3d
 pytestmark = pytest.mark.backend_independent  # it parses the package's source
 
 PACKAGE = Path(keras_i3d.__file__).parent
+REPO = PACKAGE.parent
 
 #: Unit -> level, bottom up: the dependency order of issue 20 / DESIGN.md.
 LEVELS = {
@@ -123,20 +126,18 @@ def test_every_package_says_what_it_owns_and_may_import():
     assert missing == []
 
 
-def test_the_facade_imports_only_what_registers_keras_classes_eagerly():
+def test_the_facade_imports_no_framework_and_registers_keras_classes_when_keras_comes():
     tree = _modules()["keras_i3d"]
-    # Imports under `if TYPE_CHECKING:` never run. The body imports the version, the alias finder and
-    # (quietly) the modules whose classes Keras must know to load a saved model; the rest loads on use.
+    # Imports under `if TYPE_CHECKING:` never run. The body imports the version, the alias finder, the
+    # after-import hook and the quiet context; the modules whose classes Keras must know to load a saved
+    # model are imported right after Keras is (KERAS_CLASS_MODULES); the rest loads on use.
     runtime = []
     for node in tree.body:
         nodes = node.body if isinstance(node, ast.With) else [node]
         runtime += [n for n in nodes if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("keras_i3d")]
     names = sorted(f"{n.module}.{a.name}" for n in runtime for a in n.names)
     assert names == [
-        "keras_i3d.inflation.layers",
-        "keras_i3d.model.fused_layers",
-        "keras_i3d.model.i3d_model",
-        "keras_i3d.model.layers",
+        "keras_i3d.utils.after_import.when_imported",
         "keras_i3d.utils.aliases",
         "keras_i3d.utils.quiet.quiet_framework_startup",
         "keras_i3d.version.__version__",
@@ -146,12 +147,20 @@ def test_the_facade_imports_only_what_registers_keras_classes_eagerly():
         for name, module in _modules().items()
         if "register_keras_serializable" in ast.unparse(module) and name != "keras_i3d"
     }
-    assert registering == {
-        "keras_i3d.model.fused_layers",
-        "keras_i3d.model.i3d_model",
-        "keras_i3d.inflation.layers",
-        "keras_i3d.model.layers",
-    }
+    assert registering == set(keras_i3d.KERAS_CLASS_MODULES)
+    script = (
+        "import sys\n"
+        "import keras_i3d\n"
+        "assert not {'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules), sorted(sys.modules)\n"
+        "import keras\n"
+        "assert all(m in sys.modules for m in keras_i3d.KERAS_CLASS_MODULES)\n"
+        "assert keras.saving.get_registered_object('keras_i3d>I3DModel') is not None\n"
+        "assert type(keras.__spec__.loader).__name__ == 'SourceFileLoader'\n"
+        "assert not [name for name in dir(keras_i3d) if name in ('TYPE_CHECKING', 'annotations', 'importlib')]\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
 def test_no_import_cycles():

@@ -30,16 +30,13 @@ import numpy as np
 
 from keras_i3d.applications.i3d import I3D
 from keras_i3d.bench import backends as bench_backends
+from keras_i3d.bench.choices import DTYPES, JIT_COMPILE, MODES  # noqa: F401 - re-exported
 from keras_i3d.bench.flops import TRAIN_FLOPS_PER_FORWARD, forward_flops
 from keras_i3d.model.architecture import i3d_features, i3d_head
 from keras_i3d.model.fusion import fuse_for_inference, resolve_implementation
 from keras_i3d.preprocessing import decode_predictions, preprocess_input
 from keras_i3d.video.decode import read_gif
 from keras_i3d.weights import deepmind as deepmind_data
-
-MODES = ("infer", "train")
-DTYPES = ("float32", "bfloat16", "mixed_bfloat16")
-JIT_COMPILE = ("auto", "true", "false")
 
 
 @dataclasses.dataclass

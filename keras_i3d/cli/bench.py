@@ -19,44 +19,17 @@ import sys
 from pathlib import Path
 
 from keras_i3d.errors import KerasI3DError
-from keras_i3d.utils.arguments import require_positive
 from keras_i3d.utils.files import write_text_atomic
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
     from keras_i3d.bench import model as bench_model
     from keras_i3d.bench.backends import check_peer_installed, cpu_name
-    from keras_i3d.bench.model import DTYPES, JIT_COMPILE, MODES, ModelRate
+    from keras_i3d.bench.model import ModelRate
     from keras_i3d.bench.pipeline import bench_pipeline
-    from keras_i3d.model.fused_layers import IMPLEMENTATIONS
 
-BACKENDS = ("tensorflow", "jax", "torch")
-PEERS = ("i3d-jax",)
 #: Marks around a section of a Markdown file that ``--markdown FILE --section NAME`` replaces.
 SECTION_START, SECTION_END = "<!-- bench:{} -->", "<!-- /bench:{} -->"
-
-
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers; got {text!r}") from None
-    if min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers; got {text!r}")
-    return values
-
-
-def _choices(allowed: tuple[str, ...]):
-    def parse(text: str) -> list[str]:
-        values = text.split(",")
-        if "all" in values:
-            return list(allowed)
-        unknown = [v for v in values if v not in allowed]
-        if unknown:
-            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {', '.join(allowed)} or all")
-        return values
-
-    return parse
 
 
 def _child(args: argparse.Namespace) -> int:
@@ -214,8 +187,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return _child(args)
     if args.merge:
         return _report(args, _read_results(args.merge), args.command or "keras-i3d bench --merge ...")
-    require_positive(args.steps, "--steps")
-    require_positive(args.peak_tflops, "--peak-tflops")
     if args.warmup < 0 or args.size < 32:
         raise ValueError("--warmup must be non-negative and --size at least 32.")
     if args.peer and (args.mode != "infer" or args.size < 224 or min(args.frames) < 16):
@@ -236,7 +207,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _bench_pipeline(args: argparse.Namespace) -> int:
-    require_positive(args.seconds, "--seconds")
     rates = bench_pipeline(
         args.pipeline, frames=args.frames[0], size=args.size, batch_size=args.batch[0], seconds=args.seconds,
         threads=args.threads, raw=not args.no_raw,
@@ -248,56 +218,3 @@ def _bench_pipeline(args: argparse.Namespace) -> int:
             f"{rate.clips_per_second_per_core:7.2f} clips/s per core  ({rate.clips} clips in {rate.seconds:.1f} s)"
         )
     return 0
-
-
-def add_bench_command(sub, common) -> None:
-    """Adds ``bench`` to the subcommands; ``common`` adds --quiet/--debug."""
-    p = sub.add_parser(
-        "bench",
-        help="benchmark I3D (clips/s, TFLOP/s, MFU) on each backend beside i3d-jax, or the input pipeline",
-        description="Measure I3D with random weights on one batch held on the device: clips/s, ms/step, achieved "
-        "TFLOP/s (analytic count), MFU against the GPU's data-sheet peak or, on a CPU, against the backend's "
-        "measured matrix-product rate, and peak memory. Each measurement runs in its own process. With --pipeline "
-        "DATASET, measure the tf.data input pipeline instead.",
-    )
-    p.add_argument(
-        "--backend", type=_choices(BACKENDS), help="backends, comma-separated, or all (default: $KERAS_BACKEND)"
-    )
-    p.add_argument("--peer", type=_choices(PEERS), default=[], help="also measure this peer (i3d-jax; infer only)")
-    p.add_argument("--mode", choices=MODES, default="infer", help="infer (default) or train")
-    p.add_argument(
-        "--batch", "--batch-size", type=_ints, help="clips per step, comma-separated (default 16; pipeline 8)"
-    )
-    p.add_argument("--frames", type=_ints, default=[64], help="frames per clip, comma-separated (default 64)")
-    p.add_argument("--size", type=int, default=224, help="frame size (default 224)")
-    p.add_argument("--dtype", type=_choices(DTYPES), default=["float32"], help="float32, bfloat16, mixed_bfloat16, all")
-    p.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
-    p.add_argument(
-        "--fuse",
-        choices=("yes", "no", "both"),
-        default="yes",
-        help="infer with fuse_for_inference's model (default yes)",
-    )
-    p.add_argument("--implementation", choices=("auto", *IMPLEMENTATIONS), default="auto", help="fused convolution")
-    p.add_argument("--jit-compile", choices=JIT_COMPILE, default="auto", help="model.compile(jit_compile=...)")
-    p.add_argument("--peak-tflops", type=float, help="the peak for MFU (default: data sheet, or measured on CPU)")
-    p.add_argument(
-        "--reference", action="store_true", help="also run kinetics400_rgb on the cricket clip: top-1, Δlogits"
-    )
-    p.add_argument("--json", metavar="FILE", help="write the measurements as JSON")
-    p.add_argument(
-        "--markdown", metavar="FILE", help="write a dated Markdown report (device, versions, command, table)"
-    )
-    p.add_argument("--section", help="with --markdown: replace FILE's <!-- bench:SECTION --> ... part")
-    p.add_argument(
-        "--merge", nargs="+", metavar="JSON", help="report earlier --json files together instead of measuring"
-    )
-    p.add_argument("--command", help="the command to print in the --markdown report (default: this one)")
-    p.add_argument("--pipeline", metavar="DATASET", help="measure the input pipeline on a `keras-i3d dataset` instead")
-    p.add_argument("--seconds", type=float, default=20.0, help="pipeline: seconds measured per source (default 20)")
-    p.add_argument("--threads", type=int, help="pipeline: tf.data threads (default: all cores)")
-    p.add_argument("--no-raw", action="store_true", help="pipeline: skip decoding the source videos")
-    p.add_argument("--child", choices=("keras", *PEERS), help=argparse.SUPPRESS)
-    common(p)
-    p.set_defaults(func=_cmd_bench)

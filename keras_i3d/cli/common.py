@@ -8,7 +8,6 @@ The network options (``--stream``, ``--weights``, ``--rgb-weights``,
 from __future__ import annotations
 
 import argparse
-import traceback
 from pathlib import Path
 
 from keras_i3d.utils.quiet import quiet_framework_startup
@@ -83,36 +82,3 @@ def network_identity(args: argparse.Namespace) -> dict:
             "flow_weights": file_or_preset(args.flow_weights or "kinetics400_flow"),
         }
     return {"stream": args.stream, "weights": file_or_preset(args.weights or f"kinetics400_{args.stream}")}
-
-
-def debug(args: argparse.Namespace) -> None:
-    """Prints the traceback of the error being handled when ``--debug`` was given."""
-    if getattr(args, "debug", False):
-        traceback.print_exc()
-
-
-def add_network_options(p: argparse.ArgumentParser) -> None:
-    """Adds ``--stream``, ``--weights``, ``--rgb-weights``, ``--flow-weights`` and ``--model``."""
-    p.add_argument("--stream", choices=("rgb", "flow", "joint"), default="rgb", help="network stream (default rgb)")
-    p.add_argument("--weights", help="a preset or .weights.h5 (default kinetics400_<stream>)")
-    p.add_argument("--rgb-weights", help="with --stream joint: the RGB stream's weights (default kinetics400_rgb)")
-    p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
-    p.add_argument("--model", help="a whole .keras model (e.g. from keras-i3d finetune) instead of --weights")
-
-
-def add_video_options(p: argparse.ArgumentParser) -> None:
-    """Adds the network options and the window, flow-cache, ``--quiet`` and ``--debug`` options."""
-    add_network_options(p)
-    p.add_argument("--clip-frames", type=int, default=64, help="frames per window (default 64)")
-    p.add_argument("--stride", type=int, default=32, help="frames between window starts (default 32)")
-    p.add_argument("--batch-size", type=int, default=1, help="windows per forward pass (default 1)")
-    p.add_argument("--flow-cache-dir", help="where computed optical flow is cached (default: beside each video)")
-    p.add_argument("--no-flow-cache", action="store_true", help="compute optical flow without caching it")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-
-
-def add_common_options(p: argparse.ArgumentParser) -> None:
-    """Adds ``--quiet`` and ``--debug``."""
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")

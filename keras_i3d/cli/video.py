@@ -20,9 +20,10 @@ with quiet_framework_startup():
     from tqdm.auto import tqdm
 
     from keras_i3d import presets as presets_lib
-    from keras_i3d.cli.common import SIZE_HINT, add_video_options, debug, model_for, network_identity
+    from keras_i3d.cli.common import SIZE_HINT, model_for, network_identity
+    from keras_i3d.cli.parser import debug
     from keras_i3d.errors import DownloadError, FileAccessError, InputError
-    from keras_i3d.model.architecture import DEFAULT_SIZE, FEATURES_ENDPOINT, VALID_ENDPOINTS
+    from keras_i3d.model.architecture import DEFAULT_SIZE, VALID_ENDPOINTS
     from keras_i3d.model.clip_checks import check_clip
     from keras_i3d.model.fusion import fuse_for_inference
     from keras_i3d.utils import files, jobs
@@ -79,13 +80,6 @@ def _inputs(source: str, exclude: Path | None = None) -> tuple[list[Path], Path 
             raise InputError(f"{path} holds no videos ({', '.join(VIDEO_SUFFIXES)}) or .npy clips.")
         return files, path
     return [path], None
-
-
-def _check_window_args(args: argparse.Namespace) -> None:
-    for option in ("top", "clip_frames", "stride", "batch_size"):
-        value = getattr(args, option, None)
-        if value is not None and value < 1:
-            raise ValueError(f"--{option.replace('_', '-')} must be at least 1; got {value}.")
 
 
 def _precheck(path: Path, args: argparse.Namespace) -> None:
@@ -166,7 +160,6 @@ def _for_each_input(args: argparse.Namespace, work, exclude: Path | None = None)
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    _check_window_args(args)
     if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf", ".jpg"):
         if not (args.input and Path(args.input).is_dir()):
             raise ValueError(f"--plot names a .png (or .svg, .pdf, .jpg) picture; got {args.plot}.")
@@ -207,7 +200,6 @@ FEATURES_INDEX = "index.json"
 
 
 def _cmd_features(args: argparse.Namespace) -> int:
-    _check_window_args(args)
     if args.endpoint not in VALID_ENDPOINTS:
         raise ValueError(f"--endpoint {args.endpoint!r} is not one of {', '.join(VALID_ENDPOINTS)}.")
     is_folder = Path(args.input).is_dir()
@@ -338,47 +330,3 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     if args.picture is not None:
         print(save_flow_picture(flow, args.picture))
     return 0
-
-
-def add_video_commands(sub) -> None:
-    """Adds ``classify``, ``features`` and ``flow`` to the subcommands."""
-    p = sub.add_parser(
-        "classify",
-        help="classify videos: a file, a folder, a DeepMind-style GIF clip or a preprocessed .npy",
-        description="Classify a video (any format FFmpeg reads) or every video in a folder, in sliding windows; "
-        "the video's prediction is the mean of the windows' logits.",
-    )
-    p.add_argument("input", nargs="?", help="a video, a folder of videos, a .gif or a .npy; default: DeepMind's sample")
-    add_video_options(p)
-    p.add_argument("--top", type=int, default=5, help="classes to print (default 5)")
-    p.add_argument("--plot", help="timeline picture of the top classes (.png); a folder for a folder of videos")
-    p.add_argument("--json", action="store_true", help="print JSON (per window and per video) instead of text")
-    p.set_defaults(func=_cmd_classify)
-
-    p = sub.add_parser(
-        "features",
-        help="features of an endpoint (e.g. Mixed_5c) per window, for a video or a folder (resumable)",
-        description="Write the features of one endpoint for each window of a video (.npy), or of every video in "
-        "a folder (one .npy per video and an index.json; videos already done are skipped).",
-    )
-    p.add_argument("input", help="a video or a folder of videos")
-    p.add_argument("--endpoint", default=FEATURES_ENDPOINT, help=f"endpoint name (default {FEATURES_ENDPOINT})")
-    p.add_argument("--out", required=True, help="a .npy file (one video) or a folder (a folder of videos)")
-    p.add_argument("--no-pool", action="store_true", help="keep whole feature maps (default: averaged per window)")
-    add_video_options(p)
-    p.set_defaults(func=_cmd_features)
-
-    p = sub.add_parser(
-        "flow",
-        help="TV-L1 optical flow of a video (DeepMind's recipe), cached; optionally as a picture",
-        description="Compute a video's TV-L1 optical flow as DeepMind did (25 fps, short side 256, grayscale), "
-        "cached beside the video (or in --cache-dir), so classify --stream flow/joint reuses it. Prints the "
-        "file it is in.",
-    )
-    p.add_argument("input", help="a video")
-    p.add_argument("--out", help="also write the flow (float32 pixels, (frames - 1, H, W, 2)) to this .npy")
-    p.add_argument("--picture", help="draw the flow (.png grid of frames, or animated .gif) with a colour-wheel legend")
-    p.add_argument("--cache-dir", help="folder of the flow cache (default: beside the video)")
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_flow)

@@ -13,14 +13,6 @@ with quiet_framework_startup():
     from keras_i3d.weights.fetch import download_presets
 
 
-def _cmd_presets(args: argparse.Namespace) -> int:
-    print(f"{'preset':28} {'source checkpoint':20} {'stream':6} {'classes':>7}  top-1/top-5")
-    for p in presets_lib.PRESETS.values():
-        acc = f"{p.top1} / {p.top5}" if p.top1 is not None else "not published"
-        print(f"{p.name:28} {p.source:20} {p.stream:6} {p.classes:7d}  {acc}")
-    return 0
-
-
 def _cmd_convert(args: argparse.Namespace) -> int:
     preset = presets_lib.get_preset(args.preset)
     kwargs = dict(preset=preset.name, validate=not args.no_validate, tolerance=args.tolerance)
@@ -51,43 +43,3 @@ def _cmd_download(args: argparse.Namespace) -> int:
     for stream in ("rgb", "flow"):
         print(f"{'sample clip (' + stream + ')':28} {deepmind_data.sample_clip(stream, progress=progress)}")
     return 0
-
-
-def add_weights_commands(sub) -> None:
-    """Adds ``presets``, ``download`` and ``convert`` to the subcommands."""
-    p = sub.add_parser("presets", help="list the pretrained weights presets")
-    p.set_defaults(func=_cmd_presets)
-
-    p = sub.add_parser(
-        "download",
-        help="fetch presets into the Keras cache (for offline machines), or DeepMind's original files",
-        description="Fetch and convert presets into the Keras cache, so that a machine (or a copy of the "
-        "cache) works offline. With --data-dir, store DeepMind's original files there instead, laid out "
-        "like their data/ folder (usable as $KINETICS_I3D_DATA or, as a file:// URL, "
-        "$KINETICS_I3D_CHECKPOINT_URL).",
-    )
-    p.add_argument("presets", nargs="*", help="preset names (see `keras-i3d presets`)")
-    p.add_argument("--all", action="store_true", help="every preset")
-    p.add_argument("--data-dir", help="download DeepMind's original checkpoint files and sample clips here")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_cmd_download)
-
-    p = sub.add_parser(
-        "convert",
-        help="convert a DeepMind TF checkpoint to .weights.h5 (same as python -m weights_conversion)",
-    )
-    p.add_argument(
-        "--checkpoint",
-        help="checkpoint prefix, e.g. .../rgb_scratch/model.ckpt; default: the preset's, from "
-        "$KINETICS_I3D_DATA or downloaded from DeepMind (verified)",
-    )
-    p.add_argument("--output", required=True, help="output file, ending in .weights.h5")
-    p.add_argument(
-        "--preset",
-        required=True,
-        choices=sorted(presets_lib.PRESETS),
-        help="the preset the checkpoint is for (its stream and classes are checked)",
-    )
-    p.add_argument("--tolerance", type=float, default=1e-4, help="parity tolerance on the sample clip")
-    p.add_argument("--no-validate", action="store_true", help="skip the sample-clip check")
-    p.set_defaults(func=_cmd_convert)

@@ -25,27 +25,11 @@ import functools
 import keras
 
 from keras_i3d.model.layers import ClipShapeCheck, LogitsPooling
-
-#: DeepMind's endpoint names, in network order.
-VALID_ENDPOINTS = (
-    "Conv3d_1a_7x7",
-    "MaxPool3d_2a_3x3",
-    "Conv3d_2b_1x1",
-    "Conv3d_2c_3x3",
-    "MaxPool3d_3a_3x3",
-    "Mixed_3b",
-    "Mixed_3c",
-    "MaxPool3d_4a_3x3",
-    "Mixed_4b",
-    "Mixed_4c",
-    "Mixed_4d",
-    "Mixed_4e",
-    "Mixed_4f",
-    "MaxPool3d_5a_2x2",
-    "Mixed_5b",
-    "Mixed_5c",
-    "Logits",
-    "Predictions",
+from keras_i3d.model.names import (  # noqa: F401 - the names live there (no Keras), used and re-exported here
+    DEFAULT_SIZE,
+    FEATURES_ENDPOINT,
+    FREEZE_UNTIL_ENDPOINT,
+    VALID_ENDPOINTS,
 )
 
 #: Filters of each Inception block: Branch_0 1x1, Branch_1 1x1 -> 3x3,
@@ -96,14 +80,9 @@ FIRST_CONV_SCOPE = "Conv3d_1a_7x7/conv_3d"
 LOGITS_CONV_SCOPE = "Logits/Conv3d_0c_1x1"
 LOGITS_LAYER = "Logits"
 PREDICTIONS_LAYER = "Predictions"
-FEATURES_ENDPOINT = "Mixed_5c"
-#: The last endpoint that the transfer-learning recipe keeps frozen by default.
-FREEZE_UNTIL_ENDPOINT = "Mixed_4f"
 #: DeepMind's stream scopes: the sub-model names of a two-stream network, by stream.
 STREAM_SCOPES = {"rgb": "RGB", "flow": "Flow"}
 
-#: Default spatial size (DeepMind's crop).
-DEFAULT_SIZE = 224
 #: Kernel initializer of randomly initialized models (Keras' default).
 DEFAULT_KERNEL_INITIALIZER = "glorot_uniform"
 

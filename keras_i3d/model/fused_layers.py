@@ -30,8 +30,8 @@ import keras
 import numpy as np
 from keras import ops
 
-#: How `FusedConv3D` computes its convolution.
-IMPLEMENTATIONS = ("conv3d", "frames")
+from keras_i3d.model.names import IMPLEMENTATIONS  # how `FusedConv3D` computes its convolution
+
 #: The layout of the ``"frames"`` implementation's 2D convolution: ``"auto"`` takes the backend's
 #: entry of `FRAMES_CONV_LAYOUT` (a policy table between two equal formulations, as
 #: `keras_i3d.model.fusion.AUTO_IMPLEMENTATION`).

@@ -18,15 +18,13 @@ import keras
 from keras_i3d.errors import DatasetError
 from keras_i3d.model.architecture import FREEZE_UNTIL_ENDPOINT
 from keras_i3d.training.data import clip_dataset, dataset_info
+from keras_i3d.training.defaults import DEFAULT_LEARNING_RATE, MOMENTUM, OPTIMIZERS  # noqa: F401 - re-exported
 from keras_i3d.training.transfer import DEFAULT_DROPOUT, fine_tuning_model
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, ensure_writable_file, write_text_atomic
 from keras_i3d.utils.quiet import quiet_framework_startup
 from keras_i3d.video.plots import plot_history
 
 #: Optimizers `finetune` offers: Adam (default; robust on small datasets) or SGD with momentum 0.9 (upstream's).
-OPTIMIZERS = ("adam", "sgd")
-DEFAULT_LEARNING_RATE = 1e-4
-MOMENTUM = 0.9
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,11 +42,10 @@ from keras_i3d.model.architecture import (
 )
 from keras_i3d.model.i3d_model import I3DModel
 from keras_i3d.presets import STREAM_CHANNELS
+from keras_i3d.training.defaults import DEFAULT_DROPOUT
 from keras_i3d.utils.nested import leaf_layers
 
 #: The last endpoint of the feature extractor: the new head goes on it.
-#: Dropout before the new classifier (upstream trained with 0.5).
-DEFAULT_DROPOUT = 0.5
 
 
 def layer_endpoint(name: str) -> str | None:
@@ -112,7 +111,16 @@ def replace_head(
     return I3DModel(model.input, x, name=name or model.name)
 
 
-def freeze_until(model: keras.Model, endpoint: str | None) -> list[str]:
+class LayerNames(list):
+    """A list of layer names whose ``repr`` is one short line (a REPL does not echo 57 names)."""
+
+    def __repr__(self) -> str:
+        if len(self) <= 3:
+            return f"LayerNames({list(self)!r})"
+        return f"LayerNames({len(self)} layers: {self[0]!r} ... {self[-1]!r})"
+
+
+def freeze_until(model: keras.Model, endpoint: str | None) -> LayerNames:
     """Freezes every layer up to and including ``endpoint``; makes all later layers trainable.
 
     Freezing the early blocks is the usual recipe on small datasets: their
@@ -127,7 +135,7 @@ def freeze_until(model: keras.Model, endpoint: str | None) -> list[str]:
         endpoint: e.g. ``"Mixed_4f"``; ``None`` unfreezes everything.
 
     Returns:
-        The names of the frozen layers that hold weights.
+        The names of the frozen layers that hold weights (a list; its ``repr`` is one line).
 
     Raises:
         ValueError: for an unknown endpoint, or a model without that endpoint.
@@ -146,10 +154,10 @@ def freeze_until(model: keras.Model, endpoint: str | None) -> list[str]:
             frozen.append(layer.name)
     if not found:
         raise ValueError(f"{model.name!r} has no layers of endpoint {endpoint!r}.")
-    return frozen
+    return LayerNames(frozen)
 
 
-def freeze_batch_norm(model: keras.Model) -> list[str]:
+def freeze_batch_norm(model: keras.Model) -> LayerNames:
     """Puts every BatchNormalization layer in inference mode (``trainable = False``).
 
     Their moving statistics are used and kept, and their offsets (``beta``)
@@ -157,9 +165,9 @@ def freeze_batch_norm(model: keras.Model) -> list[str]:
     model afterwards.
 
     Returns:
-        The names of the BatchNormalization layers.
+        The names of the BatchNormalization layers (a list; its ``repr`` is one line).
     """
-    names = []
+    names = LayerNames()
     for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False

@@ -3,12 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 
-def require_positive(value: float | None, option: str) -> None:
-    """Raises ``ValueError`` if an option's ``value`` is given and not positive."""
-    if value is not None and value <= 0:
-        raise ValueError(f"{option} must be positive; got {value}.")
+def at_least_one(text: str) -> int:
+    """An ``argparse`` type: an int of at least 1 ("must be at least 1; got 0")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}.")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: an int above 0 ("must be positive; got 0")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    require_positive_type(value)
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An ``argparse`` type: a finite number above 0 ("must be positive; got -1.0")."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text}.")
+    require_positive_type(value)
+    return value
+
+
+def require_positive_type(value: float) -> None:
+    """Raises `argparse.ArgumentTypeError` unless ``value`` is positive."""
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive; got {value}.")
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -20,6 +54,7 @@ class OneLineArgumentParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str):
-        """Prints ``message`` as one line and exits with status 2."""
+        """Prints ``message`` as one line and exits with status 2 (``--top must be at least 1; got 0.``)."""
+        message = re.sub(r"^argument (--[\w-]+)(?:/[\w-]+)*: (must )", r"\1 \2", message)
         command = self.prog.split()[0]
         self.exit(2, f"{command}: error: {message} (see `{self.prog} --help`)\n")

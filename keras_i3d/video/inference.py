@@ -65,6 +65,16 @@ class VideoPrediction:
     labels: tuple[str, ...] | None
     loop_padded: bool
 
+    def __repr__(self) -> str:
+        """One line: the video, its windows, and the top class (never all the labels or arrays)."""
+        parts = [f"source={self.source!r}", f"{self.frames} frames at {self.fps:g} fps", f"{len(self.starts)} windows"]
+        if self.logits is not None:
+            label, probability = self.top(1)[0]
+            parts.append(f"top={label!r} ({probability:.3f})")
+        if self.features:
+            parts.append("features=" + ", ".join(f"{k} {tuple(v.shape)}" for k, v in self.features.items()))
+        return f"VideoPrediction({', '.join(parts)})"
+
     @property
     def probabilities(self) -> np.ndarray:
         """``(windows, classes)`` softmax of each window's logits."""

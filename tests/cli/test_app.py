@@ -7,7 +7,7 @@ import pytest
 
 from keras_i3d import cli, presets
 from keras_i3d.utils.files import git_blob_id
-from tests.support import helpers
+from tests.support import REPO_ROOT, blocking, helpers
 from tests.support.cache import seed_cache
 
 
@@ -93,3 +93,31 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
 def test_unknown_subcommand_exits():
     with pytest.raises(SystemExit):
         cli.main(["frobnicate"])
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    ("argv", "status", "expected"),
+    [
+        (["--help"], 0, "usage: keras-i3d [-h] [--version]"),
+        (["--version"], 0, "keras-i3d 0."),
+        (["presets"], 0, "kinetics400_rgb "),
+        (["classify", "--help"], 0, "--model MODEL"),
+        (["finetune", "--help"], 0, "--lr LR"),
+        (["classify", "--top", "0", "v.mp4"], 2, "--top must be at least 1; got 0."),
+        (["bench", "--steps", "0"], 2, "--steps must be positive; got 0."),
+        (["dataset", "a", "b", "--fps", "-1"], 2, "--fps must be positive; got -1.0."),
+        (["nonsense"], 2, "invalid choice: 'nonsense'"),
+    ],
+)
+def test_help_version_presets_and_usage_errors_start_no_framework(argv, status, expected):
+    """They took 7-9 s each: the framework was imported before the arguments were read."""
+    script = blocking.script_prefix("keras", "tensorflow", "jax", "torch", "numpy") + (
+        "import sys\nfrom keras_i3d.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, cwd=REPO_ROOT, check=False, timeout=60
+    )
+    assert done.returncode == status, done.stderr[-2000:]
+    assert expected in (done.stdout if status == 0 else done.stderr)
+    assert "blocked by the test" not in done.stderr

@@ -67,7 +67,12 @@ def test_freeze_until_endpoint():
         if layer.weights and endpoint in ("Mixed_5b", "Logits"):
             assert layer.trainable, layer.name
     assert len(model.trainable_weights) == 26  # Mixed_5b, Mixed_5c (conv + BN beta) and the classifier
-    assert len(freeze_batch_norm(model)) == 57
+    names = freeze_batch_norm(model)
+    assert len(names) == 57 and isinstance(names, list)
+    assert (
+        repr(names)
+        == "LayerNames(57 layers: 'Conv3d_1a_7x7_batch_norm' ... 'Mixed_5c_Branch_3_Conv3d_0b_1x1_batch_norm')"
+    )
     assert len(model.trainable_weights) == 14  # the recipe's default: BatchNorm in inference mode
     frozen = freeze_until(model, None)
     assert frozen == [] and all(layer.trainable for layer in model.layers)

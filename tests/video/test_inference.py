@@ -158,3 +158,19 @@ def test_timeline_picture(tmp_path, small_rgb):
         assert image.format == "PNG" and image.size[0] > 400
     with pytest.raises(ValueError, match="picture"):
         plots.plot_timeline(result, tmp_path / "timeline.txt")
+
+
+@pytest.mark.backend_independent
+def test_video_prediction_repr_is_one_line():
+    """It printed all 400 labels."""
+    labels = tuple(f"class {i}" for i in range(400))
+    logits = np.zeros((3, 400), "float32")
+    logits[:, 7] = 9.0
+    prediction = inference.VideoPrediction(
+        "v.mp4", 25.0, 160, np.array([0.0, 1.28, 2.56]), np.array([2.56, 3.84, 6.4]), logits,
+        {"Mixed_5c": np.zeros((3, 1024))}, labels, False,
+    )  # fmt: skip
+    text = repr(prediction)
+    assert "\n" not in text and len(text) < 200 and "class 7" in text and "class 8" not in text, text
+    assert text.startswith("VideoPrediction(source='v.mp4', 160 frames at 25 fps, 3 windows, top='class 7'")
+    assert "Mixed_5c (3, 1024)" in text

@@ -1,0 +1,315 @@
+"""The ``keras-i3d`` argument parser, built without Keras or a backend.
+
+Every command's options are defined here; a command names the module and
+function that run it (``run=("video", "_cmd_classify")``), imported by
+`keras_i3d.cli.app` only when that command runs. So ``--help``, ``--version``,
+argument errors and ``presets`` answer at once, without starting a framework.
+This module imports only the standard library and keras_i3d's Keras-free
+modules (names, defaults, presets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import traceback
+
+from keras_i3d import presets as presets_lib
+from keras_i3d.bench.choices import BACKENDS, DTYPES, JIT_COMPILE, MODES, PEERS
+from keras_i3d.model.names import FEATURES_ENDPOINT, FREEZE_UNTIL_ENDPOINT, IMPLEMENTATIONS, VALID_ENDPOINTS
+from keras_i3d.training.defaults import DEFAULT_DROPOUT, DEFAULT_LEARNING_RATE, OPTIMIZERS
+from keras_i3d.utils.arguments import OneLineArgumentParser, at_least_one, positive_float, positive_int
+from keras_i3d.version import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``keras-i3d``."""
+    parser = OneLineArgumentParser(prog="keras-i3d", description="DeepMind's I3D video network for Keras 3.")
+    parser.add_argument("--version", action="version", version=f"keras-i3d {__version__}")
+    sub = parser.add_subparsers(dest="command_name", required=True)
+    add_weights_commands(sub)
+    add_video_commands(sub)
+    add_export_command(sub)
+    add_training_commands(sub, add_common_options)
+    add_bench_command(sub, add_common_options)
+    return parser
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    print(f"{'preset':28} {'source checkpoint':20} {'stream':6} {'classes':>7}  top-1/top-5")
+    for p in presets_lib.PRESETS.values():
+        acc = f"{p.top1} / {p.top5}" if p.top1 is not None else "not published"
+        print(f"{p.name:28} {p.source:20} {p.stream:6} {p.classes:7d}  {acc}")
+    return 0
+
+
+def debug(args: argparse.Namespace) -> None:
+    """Prints the traceback of the error being handled when ``--debug`` was given."""
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+
+
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    """Adds ``--stream``, ``--weights``, ``--rgb-weights``, ``--flow-weights`` and ``--model``."""
+    p.add_argument("--stream", choices=("rgb", "flow", "joint"), default="rgb", help="network stream (default rgb)")
+    p.add_argument("--weights", help="a preset or .weights.h5 (default kinetics400_<stream>)")
+    p.add_argument("--rgb-weights", help="with --stream joint: the RGB stream's weights (default kinetics400_rgb)")
+    p.add_argument("--flow-weights", help="with --stream joint: the flow stream's weights (default kinetics400_flow)")
+    p.add_argument("--model", help="a whole .keras model (e.g. from keras-i3d finetune) instead of --weights")
+
+
+def add_video_options(p: argparse.ArgumentParser) -> None:
+    """Adds the network options and the window, flow-cache, ``--quiet`` and ``--debug`` options."""
+    add_network_options(p)
+    p.add_argument("--clip-frames", type=at_least_one, default=64, help="frames per window (default 64)")
+    p.add_argument("--stride", type=at_least_one, default=32, help="frames between window starts (default 32)")
+    p.add_argument("--batch-size", type=at_least_one, default=1, help="windows per forward pass (default 1)")
+    p.add_argument("--flow-cache-dir", help="where computed optical flow is cached (default: beside each video)")
+    p.add_argument("--no-flow-cache", action="store_true", help="compute optical flow without caching it")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def add_common_options(p: argparse.ArgumentParser) -> None:
+    """Adds ``--quiet`` and ``--debug``."""
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers; got {text!r}") from None
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers; got {text!r}")
+    return values
+
+
+def _choices(allowed: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        values = text.split(",")
+        if "all" in values:
+            return list(allowed)
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {', '.join(allowed)} or all")
+        return values
+
+    return parse
+
+
+def add_weights_commands(sub) -> None:
+    """Adds ``presets``, ``download`` and ``convert`` to the subcommands."""
+    p = sub.add_parser("presets", help="list the pretrained weights presets")
+    p.set_defaults(run=("parser", "_cmd_presets"))
+
+    p = sub.add_parser(
+        "download",
+        help="fetch presets into the Keras cache (for offline machines), or DeepMind's original files",
+        description="Fetch and convert presets into the Keras cache, so that a machine (or a copy of the "
+        "cache) works offline. With --data-dir, store DeepMind's original files there instead, laid out "
+        "like their data/ folder (usable as $KINETICS_I3D_DATA or, as a file:// URL, "
+        "$KINETICS_I3D_CHECKPOINT_URL).",
+    )
+    p.add_argument("presets", nargs="*", help="preset names (see `keras-i3d presets`)")
+    p.add_argument("--all", action="store_true", help="every preset")
+    p.add_argument("--data-dir", help="download DeepMind's original checkpoint files and sample clips here")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=("weights", "_cmd_download"))
+
+    p = sub.add_parser(
+        "convert",
+        help="convert a DeepMind TF checkpoint to .weights.h5 (same as python -m weights_conversion)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        help="checkpoint prefix, e.g. .../rgb_scratch/model.ckpt; default: the preset's, from "
+        "$KINETICS_I3D_DATA or downloaded from DeepMind (verified)",
+    )
+    p.add_argument("--output", required=True, help="output file, ending in .weights.h5")
+    p.add_argument(
+        "--preset",
+        required=True,
+        choices=sorted(presets_lib.PRESETS),
+        help="the preset the checkpoint is for (its stream and classes are checked)",
+    )
+    p.add_argument("--tolerance", type=float, default=1e-4, help="parity tolerance on the sample clip")
+    p.add_argument("--no-validate", action="store_true", help="skip the sample-clip check")
+    p.set_defaults(run=("weights", "_cmd_convert"))
+
+
+def add_video_commands(sub) -> None:
+    """Adds ``classify``, ``features`` and ``flow`` to the subcommands."""
+    p = sub.add_parser(
+        "classify",
+        help="classify videos: a file, a folder, a DeepMind-style GIF clip or a preprocessed .npy",
+        description="Classify a video (any format FFmpeg reads) or every video in a folder, in sliding windows; "
+        "the video's prediction is the mean of the windows' logits.",
+    )
+    p.add_argument("input", nargs="?", help="a video, a folder of videos, a .gif or a .npy; default: DeepMind's sample")
+    add_video_options(p)
+    p.add_argument("--top", type=at_least_one, default=5, help="classes to print (default 5)")
+    p.add_argument("--plot", help="timeline picture of the top classes (.png); a folder for a folder of videos")
+    p.add_argument("--json", action="store_true", help="print JSON (per window and per video) instead of text")
+    p.set_defaults(run=("video", "_cmd_classify"))
+
+    p = sub.add_parser(
+        "features",
+        help="features of an endpoint (e.g. Mixed_5c) per window, for a video or a folder (resumable)",
+        description="Write the features of one endpoint for each window of a video (.npy), or of every video in "
+        "a folder (one .npy per video and an index.json; videos already done are skipped).",
+    )
+    p.add_argument("input", help="a video or a folder of videos")
+    p.add_argument("--endpoint", default=FEATURES_ENDPOINT, help=f"endpoint name (default {FEATURES_ENDPOINT})")
+    p.add_argument("--out", required=True, help="a .npy file (one video) or a folder (a folder of videos)")
+    p.add_argument("--no-pool", action="store_true", help="keep whole feature maps (default: averaged per window)")
+    add_video_options(p)
+    p.set_defaults(run=("video", "_cmd_features"))
+
+    p = sub.add_parser(
+        "flow",
+        help="TV-L1 optical flow of a video (DeepMind's recipe), cached; optionally as a picture",
+        description="Compute a video's TV-L1 optical flow as DeepMind did (25 fps, short side 256, grayscale), "
+        "cached beside the video (or in --cache-dir), so classify --stream flow/joint reuses it. Prints the "
+        "file it is in.",
+    )
+    p.add_argument("input", help="a video")
+    p.add_argument("--out", help="also write the flow (float32 pixels, (frames - 1, H, W, 2)) to this .npy")
+    p.add_argument("--picture", help="draw the flow (.png grid of frames, or animated .gif) with a colour-wheel legend")
+    p.add_argument("--cache-dir", help="folder of the flow cache (default: beside the video)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=("video", "_cmd_flow"))
+
+
+def add_export_command(sub) -> None:
+    """Adds ``export`` to the subcommands."""
+    p = sub.add_parser(
+        "export",
+        help="write a SavedModel for TF Serving: signatures serving_default (float clips) and classify (raw frames)",
+        description="Export a network as a SavedModel in TF Serving's layout, OUT/<version>/ (the next free version "
+        "unless --version), verified against the Keras model. Signature serving_default takes preprocessed float "
+        "clips; classify takes uint8 frames of any size (and float TV-L1 flow) and answers with label names.",
+    )
+    p.add_argument("--out", required=True, help="the model's base path (TF Serving's --model_base_path)")
+    add_network_options(p)
+    p.add_argument("--version", type=at_least_one, help="version number (default: one more than the largest in --out)")
+    p.add_argument("--top-k", type=at_least_one, help="labels the classify signature returns (default 5)")
+    p.add_argument("--labels", help="text file of class names, one per line (default: Kinetics' for 400/600 classes)")
+    p.add_argument("--no-verify", action="store_true", help="skip running the SavedModel against the Keras model")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    p.set_defaults(run=("export", "_cmd_export"))
+
+
+def add_training_commands(sub, common) -> None:
+    """Adds ``dataset`` and ``finetune`` to the subcommands; ``common`` adds --quiet/--debug."""
+    p = sub.add_parser(
+        "dataset",
+        help="videos (class folders or a CSV) -> sharded TFRecords of JPEG frames (and TV-L1 flow) for training",
+        description="Write a folder of class folders of videos (UCF-101's layout), or a CSV of path,label[,start,end], "
+        "as sharded TFRecords of tf.train.SequenceExample: JPEG frames at 25 fps, short side 256, optionally TV-L1 "
+        "flow; plus labels.txt and manifest.json. Rerun to resume an interrupted run.",
+    )
+    p.add_argument("source", help="a folder of class folders of videos, or a CSV of path,label[,start,end]")
+    p.add_argument("out", help="the dataset folder")
+    p.add_argument("--flow", action="store_true", help="also store TV-L1 optical flow (slow)")
+    p.add_argument("--shards", type=positive_int, help="number of TFRecord files (default: one per 32 videos)")
+    p.add_argument("--fps", type=positive_float, default=25.0, help="frame rate (default 25)")
+    p.add_argument("--short-side", type=positive_int, default=256, help="stored frames' short side (default 256)")
+    p.add_argument("--workers", type=positive_int, help="decoding processes (default: one per core)")
+    common(p)
+    p.set_defaults(run=("training", "_cmd_dataset"))
+
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a pre-trained I3D on a `keras-i3d dataset` (new head, early blocks frozen)",
+        description="Fine-tune pre-trained I3D on a dataset written by `keras-i3d dataset`: DeepMind's head "
+        "re-initialised for its classes, blocks up to --freeze-until frozen, BatchNorm in inference mode, Adam "
+        "(or SGD with momentum 0.9), random crops and flips. Writes the model, a checkpoint per epoch, a CSV log and a "
+        "learning-curve picture.",
+    )
+    p.add_argument("dataset", help="a `keras-i3d dataset` folder or a glob of its TFRecords")
+    p.add_argument("--out", required=True, help="the fine-tuned model (.keras)")
+    p.add_argument("--weights", help="a preset, a .weights.h5, or 'none' (default kinetics400_<stream>)")
+    p.add_argument("--stream", choices=("rgb", "flow"), default="rgb", help="stream (default rgb)")
+    p.add_argument("--frames", type=positive_int, default=64, help="frames per clip (default 64)")
+    p.add_argument("--size", type=positive_int, default=224, help="crop size (default 224)")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="clips per step (default 8)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default 10)")
+    p.add_argument(
+        "--freeze-until",
+        default=FREEZE_UNTIL_ENDPOINT,
+        choices=(*VALID_ENDPOINTS[:-2], "none"),
+        metavar="ENDPOINT",
+        help="freeze up to this endpoint, or 'none' (default Mixed_4f)",
+    )
+    p.add_argument(
+        "--lr", type=positive_float, default=DEFAULT_LEARNING_RATE, help=f"learning rate ({DEFAULT_LEARNING_RATE})"
+    )
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="adam (default) or sgd (momentum 0.9)")
+    p.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT, help=f"dropout (default {DEFAULT_DROPOUT})")
+    p.add_argument("--val", help="validation dataset, evaluated on centre clips after each epoch")
+    p.add_argument("--seed", type=int, help="seed for a deterministic run")
+    p.add_argument(
+        "--train-batch-norm", action="store_true", help="BatchNorm of trained blocks on batch statistics (default: off)"
+    )
+    common(p)
+    p.set_defaults(run=("training", "_cmd_finetune"))
+
+
+def add_bench_command(sub, common) -> None:
+    """Adds ``bench`` to the subcommands; ``common`` adds --quiet/--debug."""
+    p = sub.add_parser(
+        "bench",
+        help="benchmark I3D (clips/s, TFLOP/s, MFU) on each backend beside i3d-jax, or the input pipeline",
+        description="Measure I3D with random weights on one batch held on the device: clips/s, ms/step, achieved "
+        "TFLOP/s (analytic count), MFU against the GPU's data-sheet peak or, on a CPU, against the backend's "
+        "measured matrix-product rate, and peak memory. Each measurement runs in its own process. With --pipeline "
+        "DATASET, measure the tf.data input pipeline instead.",
+    )
+    p.add_argument(
+        "--backend", type=_choices(BACKENDS), help="backends, comma-separated, or all (default: $KERAS_BACKEND)"
+    )
+    p.add_argument("--peer", type=_choices(PEERS), default=[], help="also measure this peer (i3d-jax; infer only)")
+    p.add_argument("--mode", choices=MODES, default="infer", help="infer (default) or train")
+    p.add_argument(
+        "--batch", "--batch-size", type=_ints, help="clips per step, comma-separated (default 16; pipeline 8)"
+    )
+    p.add_argument("--frames", type=_ints, default=[64], help="frames per clip, comma-separated (default 64)")
+    p.add_argument("--size", type=positive_int, default=224, help="frame size (default 224)")
+    p.add_argument("--dtype", type=_choices(DTYPES), default=["float32"], help="float32, bfloat16, mixed_bfloat16, all")
+    p.add_argument("--steps", type=positive_int, default=20, help="timed steps (default 20)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    p.add_argument(
+        "--fuse",
+        choices=("yes", "no", "both"),
+        default="yes",
+        help="infer with fuse_for_inference's model (default yes)",
+    )
+    p.add_argument("--implementation", choices=("auto", *IMPLEMENTATIONS), default="auto", help="fused convolution")
+    p.add_argument("--jit-compile", choices=JIT_COMPILE, default="auto", help="model.compile(jit_compile=...)")
+    p.add_argument(
+        "--peak-tflops", type=positive_float, help="the peak for MFU (default: data sheet, or measured on CPU)"
+    )
+    p.add_argument(
+        "--reference", action="store_true", help="also run kinetics400_rgb on the cricket clip: top-1, Δlogits"
+    )
+    p.add_argument("--json", metavar="FILE", help="write the measurements as JSON")
+    p.add_argument(
+        "--markdown", metavar="FILE", help="write a dated Markdown report (device, versions, command, table)"
+    )
+    p.add_argument("--section", help="with --markdown: replace FILE's <!-- bench:SECTION --> ... part")
+    p.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="report earlier --json files together instead of measuring"
+    )
+    p.add_argument("--command", help="the command to print in the --markdown report (default: this one)")
+    p.add_argument("--pipeline", metavar="DATASET", help="measure the input pipeline on a `keras-i3d dataset` instead")
+    p.add_argument(
+        "--seconds", type=positive_float, default=20.0, help="pipeline: seconds measured per source (default 20)"
+    )
+    p.add_argument("--threads", type=positive_int, help="pipeline: tf.data threads (default: all cores)")
+    p.add_argument("--no-raw", action="store_true", help="pipeline: skip decoding the source videos")
+    p.add_argument("--child", choices=("keras", *PEERS), help=argparse.SUPPRESS)
+    common(p)
+    p.set_defaults(run=("bench", "_cmd_bench"))
