@@ -5,10 +5,13 @@
 Every endpoint in ``keras_i3d.VALID_ENDPOINTS`` is a layer of that name.
 """
 
-import keras
 import numpy as np
 
 import keras_i3d
+from keras_i3d.utils.quiet import quiet_framework_startup
+
+with quiet_framework_startup():  # without the backend framework's start-up log lines
+    import keras
 
 backbone = keras_i3d.I3D(weights="kinetics400_rgb", include_top=False)
 extractor = keras.Model(
