@@ -89,6 +89,13 @@ def _format_memory(rate: ModelRate) -> str:
     return f"{rate.memory_bytes / 2**30:.1f} GiB" if rate.memory_bytes else "-"
 
 
+#: Below a table with an MFU above 100% (a peak measured on a CPU is only as high as the CPU was free).
+OVER_PEAK_NOTE = (
+    "† above 100%: the CPU's peak (its fastest matrix product) was measured while the machine was busy, "
+    "so it is too low. Rerun on an idle machine, or pass --peak-tflops."
+)
+
+
 def markdown_table(rates: list[ModelRate]) -> str:
     """The results as a Markdown table, with each row's speed relative to the peer of its shape and dtype."""
     peers = {
@@ -103,12 +110,16 @@ def markdown_table(rates: list[ModelRate]) -> str:
         peer = peers.get((r.batch, r.frames, r.dtype))
         vs = f"{r.clips_per_second / peer:.2f}×" if peer else "-"
         mfu = f"{r.mfu:.1%}" if r.mfu is not None else "-"
+        if r.mfu is not None and r.mfu > 1:
+            mfu += " †"
         row = (
             f"| {r.implementation} | {r.backend} | {r.mode} | {r.dtype} | {r.batch}×{r.frames}×{r.size}² | "
             f"{r.clips_per_second:.2f} | {r.seconds_per_step * 1e3:.0f} | {r.tflops:.3f} | {mfu} | {vs} | "
             f"{_format_memory(r)} |"
         )
         lines.append(row + (f" {r.note or '-'} |" if notes else ""))
+    if any(r.mfu is not None and r.mfu > 1 for r in rates):
+        lines += ["", OVER_PEAK_NOTE]
     return "\n".join(lines)
 
 

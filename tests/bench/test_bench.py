@@ -1,5 +1,6 @@
 """keras-i3d bench: the model benchmark's output, arithmetic, report and errors (no timing asserted)."""
 
+import dataclasses
 import json
 import sys
 
@@ -10,7 +11,7 @@ from keras_i3d import cli
 from keras_i3d.bench import backends as bench_backends
 from keras_i3d.bench.flops import forward_flops
 from keras_i3d.bench.model import ModelRate, build_model
-from keras_i3d.cli.bench import _run_child, markdown_report, markdown_table, write_markdown
+from keras_i3d.cli.bench import OVER_PEAK_NOTE, _run_child, markdown_report, markdown_table, write_markdown
 from keras_i3d.errors import KerasI3DError, MissingExtraError
 from tests.support.cli import run_cli
 
@@ -123,6 +124,16 @@ def test_markdown_report_names_device_versions_peak_and_command():
     assert "keras-i3d bench --backend jax" in text
     row = markdown_table([peer, rate]).splitlines()[-1]
     assert "| 320.00 | 50 | 71.136 | 7.2% | 2.00× | 8.0 GiB |" in row
+
+
+@pytest.mark.backend_independent
+def test_mfu_above_the_peak_says_the_peak_was_measured_under_load():
+    """It printed MFU above 100% without a word when the machine was loaded."""
+    rate = ModelRate("keras_i3d", "jax", "infer", "float32", 1, 16, 224, 0.5, 222.3, "cpu", 0.2, "measured matmul")
+    assert rate.mfu > 1
+    text = markdown_table([rate])
+    assert "| 222.3% † |" in text and text.endswith(OVER_PEAK_NOTE) and "idle machine" in OVER_PEAK_NOTE
+    assert "†" not in markdown_table([dataclasses.replace(rate, peak_tflops=2.0)])
 
 
 @pytest.mark.backend_independent
