@@ -23,6 +23,7 @@ from keras_i3d.errors import ExportError, MissingExtraError
 from keras_i3d.preprocessing import preprocess_frames
 from keras_i3d.serving import export
 from tests.support import EXAMPLES_DIR, SUPPORT_DIR, blocking, helpers
+from tests.support.cli import run_cli
 
 CHECKER = SUPPORT_DIR / "serving_checker.py"
 EXAMPLES = EXAMPLES_DIR
@@ -574,11 +575,9 @@ def test_cli_export(tmp_path, capsys, converted_rgb):
     ],
 )
 def test_cli_export_refuses_bad_options(tmp_path, capsys, monkeypatch, argv, message):
-    from keras_i3d.cli.app import main
-
     monkeypatch.chdir(tmp_path)
-    assert main(["export", "--out", "out", *argv]) == 2
-    assert message in capsys.readouterr().err
+    status, _, err = run_cli(capsys, "export", "--out", "out", *argv)
+    assert status == 2 and message in err
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
