@@ -200,6 +200,11 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         MissingExtraError: without PyAV.
     """
     path = check_video_file(path)
+    if av is None and _is_gif(path):  # a GIF needs only Pillow
+        times = list(_gif_frame_times(path))
+        height, width = times[0][2].shape[:2]
+        duration = float(times[-1][0] + times[-1][1])
+        return VideoInfo(path, width, height, len(times) / duration, duration, len(times), 0, "gif")
     with _open(path) as container:
         stream = container.streams.video[0]
         first = next(_decode(container, stream, path), None)
@@ -274,6 +279,22 @@ def iter_frames(path: str | os.PathLike, fps: float | None = DEFAULT_FPS) -> Ite
     if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1e4):
         raise ValueError(f"`fps` must be a positive number or None; got {fps!r}.")
     path = check_video_file(path)
+    if av is None and _is_gif(path):  # a GIF needs only Pillow
+        produced = 0
+        for frame in _resample(_gif_frame_times(path), fps):
+            produced += 1
+            yield frame
+        if not produced:
+            raise VideoError(f"{path} has no frames.")
+        return
+    if av is None and _is_gif(path):  # a GIF needs only Pillow
+        produced = 0
+        for frame in _resample(_gif_frame_times(path), fps):
+            produced += 1
+            yield frame
+        if not produced:
+            raise VideoError(f"{path} has no frames.")
+        return
     with _open(path) as container:
         stream = container.streams.video[0]
         decoded = _frame_times(_decode(container, stream, path), stream)
@@ -283,6 +304,24 @@ def iter_frames(path: str | os.PathLike, fps: float | None = DEFAULT_FPS) -> Ite
             yield _to_rgb(frame)
         if not produced:
             raise VideoError(f"{path} has a video stream but no decodable frame.")
+
+
+def _is_gif(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(6) in (b"GIF87a", b"GIF89a")
+
+
+def _gif_frame_times(path: Path):
+    """(seconds, duration, RGB frame) of each GIF frame, from the frames' own durations (Pillow only)."""
+    frames = read_gif(path)
+    time = Fraction(0)
+    with Image.open(path) as image:
+        for index, frame in enumerate(frames):
+            image.seek(index)
+            milliseconds = max(int(image.info.get("duration") or 40), 10)  # 0 or none: browsers' 10 ms floor
+            duration = Fraction(milliseconds, 1000)
+            yield time, duration, frame
+            time += duration
 
 
 def _resample(decoded, fps: float | None):

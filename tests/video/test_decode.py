@@ -8,7 +8,7 @@ import pytest
 
 from keras_i3d.errors import MissingExtraError, VideoError
 from keras_i3d.video import decode as video
-from tests.support import blocking
+from tests.support import blocking, helpers
 from tests.support.synthetic_videos import moving_square, numbered_frames, write_audio_only, write_video
 
 
@@ -152,6 +152,23 @@ def test_without_pyav_the_error_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setattr(video, "av", None)
     with pytest.raises(MissingExtraError, match=r'pip install "keras-i3d\[video\]"'):
         video.read_video(path)
+
+
+@pytest.mark.requires_data
+@pytest.mark.backend_independent
+def test_gifs_need_no_pyav(monkeypatch):
+    """read_video on a GIF asked for PyAV on a JAX-only install, though GIFs need only Pillow."""
+    gif = helpers.data_dir() / "v_CricketShot_g04_c01_rgb.gif"
+    with_pyav = [video.read_video(gif), video.read_video(gif, fps=30), video.probe_video(gif)]
+    monkeypatch.setattr(video, "av", None)
+    np.testing.assert_array_equal(video.read_video(gif), with_pyav[0])  # same frames, same resampling
+    np.testing.assert_array_equal(video.read_video(gif, fps=30), with_pyav[1])
+    info = video.probe_video(gif)
+    assert (
+        (info.width, info.height, info.frames, info.fps)
+        == (224, 224, 79, 25.0)
+        == (with_pyav[2].width, with_pyav[2].height, with_pyav[2].frames, with_pyav[2].fps)
+    )
 
 
 BLOCK_VIDEO_LIBRARIES = blocking.script_prefix("av", "cv2", "matplotlib")
