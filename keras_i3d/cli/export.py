@@ -12,6 +12,7 @@ with quiet_framework_startup():
     from keras_i3d.errors import FileAccessError
     from keras_i3d.serving.export import (
         check_version_free,
+        check_version_number,
         describe_signatures,
         export_saved_model,
         model_streams,
@@ -31,6 +32,7 @@ def _read_label_file(path: str) -> list[str]:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    check_version_number(args.version)
     check_version_free(args.out, args.version)  # before the model is built
     labels = _read_label_file(args.labels) if args.labels is not None else None
     model = model_for(args)

@@ -39,7 +39,7 @@ from keras_i3d.serving.options import (
     serving_options,
     verification_clip,
 )
-from keras_i3d.serving.publish import check_version_free, existing_versions, publish
+from keras_i3d.serving.publish import check_version_free, check_version_number, existing_versions, publish
 from keras_i3d.serving.route import write_in_tensorflow_process
 from keras_i3d.serving.signatures import write_saved_model
 from keras_i3d.utils.files import ensure_writable_dir, scratch_dir
@@ -110,8 +110,7 @@ def export_saved_model(
         MissingExtraError: if TensorFlow is not installed.
     """
     options = serving_options(model, top_k=top_k, labels=labels, short_side=short_side, logits_layer=logits_layer)
-    if version is not None and (isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1):
-        raise ValueError(f"`version` must be a positive int or None; got {version!r}.")
+    check_version_number(version)
     export_dir = Path(export_dir)
     if (export_dir / "saved_model.pb").is_file():
         raise ValueError(
@@ -161,6 +160,7 @@ __all__ = [
     "SERVING_EXTRA",
     "ServingOptions",
     "check_version_free",
+    "check_version_number",
     "describe_signatures",
     "existing_versions",
     "export_saved_model",

@@ -6,6 +6,8 @@ import errno
 import os
 from pathlib import Path
 
+import numpy as np
+
 from keras_i3d.errors import ExportError
 
 
@@ -15,6 +17,21 @@ def existing_versions(export_dir: str | os.PathLike) -> list[int]:
     if not folder.is_dir():
         return []
     return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir())
+
+
+#: The largest version TF Serving loads (its version numbers are int64).
+MAX_VERSION = 2**63 - 1
+
+
+def check_version_number(version) -> None:
+    """Raises ``ValueError`` unless ``version`` is ``None`` or an int TF Serving can load (1 ... 2**63 - 1)."""
+    if version is None:
+        return
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or not 1 <= version <= MAX_VERSION:
+        raise ValueError(
+            f"`version` must be a whole number from 1 to {MAX_VERSION} (TF Serving's int64 versions) or None; "
+            f"got {version!r}."
+        )
 
 
 def check_version_free(export_dir: str | os.PathLike, version: int | None) -> None:

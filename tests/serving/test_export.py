@@ -569,6 +569,7 @@ def test_cli_export(tmp_path, capsys, converted_rgb):
     [
         (["--top-k", "0"], "--top-k must be at least 1"),
         (["--version", "0"], "--version must be at least 1"),
+        (["--version", str(2**63)], "must be a whole number from 1 to 9223372036854775807"),
         (["--model", "m.keras", "--weights", "kinetics400_rgb"], "--model is a whole model"),
         (["--labels", "missing.txt"], "Cannot read --labels missing.txt"),
         (["--weights", "kinetics400_flow"], "is a flow preset; pass --stream flow"),
