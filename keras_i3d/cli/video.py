@@ -177,7 +177,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         if args.plot is not None:
             plot = Path(args.plot)
             if args.input and Path(args.input).is_dir():
-                plot = plot / path.relative_to(args.input).with_suffix(".png")
+                # a.mp4 -> a.mp4.png: a.mp4 and a.avi in one folder get a picture each
+                plot = plot / f"{path.relative_to(args.input)}.png"
             plot_timeline(prediction, plot, top=args.top)
         if not args.json:
             if args.input and Path(args.input).is_dir():

@@ -85,11 +85,12 @@ def test_classify_plots_a_folder_into_a_folder(tmp_path, random_weights, capsys)
     videos = tmp_path / "videos"
     videos.mkdir()
     write_video(videos / "x.mp4", moving_square(20, 64, 64))
+    write_video(videos / "x.avi", moving_square(12, 64, 64))  # one picture each, not one x.png for both
     status, _, err = run_cli(
         capsys, "classify", videos, "--weights", random_weights, "--plot", tmp_path / "plots", *FAST
     )
     assert status == 0, err
-    assert (tmp_path / "plots" / "x.png").is_file()
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["x.avi.png", "x.mp4.png"]
 
 
 @pytest.mark.backend_independent
