@@ -149,7 +149,10 @@ def add_video_commands(sub) -> None:
     p.add_argument("input", nargs="?", help="a video, a folder of videos, a .gif or a .npy; default: DeepMind's sample")
     add_video_options(p)
     p.add_argument("--top", type=at_least_one, default=5, help="classes to print (default 5)")
-    p.add_argument("--plot", help="timeline picture of the top classes (.png); for a folder of videos, a folder (NAME.mp4.png each)")
+    p.add_argument(
+        "--plot",
+        help="timeline picture of the top classes (.png); for a folder of videos, a folder (NAME.mp4.png each)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (per window and per video) instead of text")
     p.set_defaults(run=("video", "_cmd_classify"))
 
