@@ -176,7 +176,10 @@ def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
 
     Raises:
         ValueError: if ``path`` is missing, a folder, or not a ``.keras`` file
-            (a ``.weights.h5`` goes to ``I3D(weights=path)`` instead).
+            (a ``.weights.h5`` goes to ``I3D(weights=path)`` instead), or its
+            config is not one Keras can rebuild (a crafted or foreign file: one
+            line naming the file, never a raw ``TypeError``). Keras' safe mode
+            holds: code in a file is refused as Keras refuses it.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"`path` must be a path to a .keras file; got {type(path).__name__}.")
@@ -189,4 +192,16 @@ def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
         raise ValueError(f"keras_i3d.load_model reads .keras files; got {path}.")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a .keras file (not a zip archive; truncated or corrupt?).")
-    return keras.saving.load_model(path, **kwargs)
+    try:
+        return keras.saving.load_model(path, **kwargs)
+    except ValueError as e:
+        if "safe_mode" in str(e) or "safe mode" in str(e):
+            raise  # Keras' own refusal of code in the file, as Keras words it
+        raise ValueError(f"{path} is not a Keras model keras_i3d can load: {_first_line(e)}") from e
+    except (TypeError, KeyError, AttributeError, IndexError) as e:  # a crafted or foreign config
+        raise ValueError(f"{path} is not a Keras model keras_i3d can load: {_first_line(e)}") from e
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:300]

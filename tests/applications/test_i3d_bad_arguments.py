@@ -28,6 +28,34 @@ def test_load_model_checks_the_path(tmp_path, name, match):
         keras_i3d.load_model(5)
 
 
+@pytest.mark.backend_independent
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"class_name": "Functional", "config": 5},
+        {"class_name": "keras_i3d>I3DModel", "config": {"layers": "x"}},
+        [1, 2],
+        {"class_name": "Functional", "config": {"layers": [{"class_name": "Dense"}]}},
+    ],
+)
+def test_crafted_keras_files_get_one_line_naming_the_file(tmp_path, capsys, config):
+    """A crafted or foreign .keras gave a raw TypeError through load_model and export --model."""
+    import json
+    import zipfile
+
+    from tests.support.cli import run_cli
+
+    path = tmp_path / "crafted.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        archive.writestr("config.json", json.dumps(config))
+    with pytest.raises(ValueError, match=r"crafted.keras is not a Keras model keras_i3d can load: ") as info:
+        keras_i3d.load_model(path)
+    assert "\n" not in str(info.value) and type(info.value) is ValueError
+    status, out, err = run_cli(capsys, "export", "--model", path, "--out", tmp_path / "out")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1 and "crafted.keras is not" in err
+
+
 # -- 12. builder arguments --
 
 
