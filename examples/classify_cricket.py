@@ -11,6 +11,7 @@ only; no TensorFlow needed).
 """
 
 import argparse
+import sys
 
 from keras_i3d.utils.quiet import quiet_framework_startup
 
@@ -27,10 +28,12 @@ parser.add_argument("--weights", default="kinetics400_rgb")
 parser.add_argument("--top", type=int, default=5)
 args = parser.parse_args()
 
-frames = read_gif(sample_clip("rgb"))  # (79, 224, 224, 3) uint8
+try:
+    frames = read_gif(sample_clip("rgb"))  # (79, 224, 224, 3) uint8
+    model = keras_i3d.I3D(weights=args.weights)  # softmax head
+except keras_i3d.KerasI3DError as e:  # offline without the files, say: what is missing and how to fix it
+    sys.exit(f"classify_cricket: {e}")
 clip = keras_i3d.preprocess_input(frames)[None]  # (1, 79, 224, 224, 3) in [-1, 1]
-
-model = keras_i3d.I3D(weights=args.weights)  # softmax head
 probs = np.asarray(model.predict(clip, verbose=0))
 
 print(f"I3D ({args.weights}) on v_CricketShot_g04_c01, {frames.shape[0]} frames:")

@@ -113,6 +113,9 @@ def add_weights_commands(sub) -> None:
     )
     p.add_argument("presets", nargs="*", help="preset names (see `keras-i3d presets`)")
     p.add_argument("--all", action="store_true", help="every preset")
+    p.add_argument(
+        "--samples", action="store_true", help="also DeepMind's sample clips (what `make demo` and classify use)"
+    )
     p.add_argument("--data-dir", help="download DeepMind's original checkpoint files and sample clips here")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=("weights", "_cmd_download"))

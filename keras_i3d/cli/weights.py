@@ -27,8 +27,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 def _cmd_download(args: argparse.Namespace) -> int:
     names = sorted(presets_lib.PRESETS) if args.all else args.presets
-    if not names:
-        raise ValueError("name presets to download, or pass --all (see `keras-i3d presets`).")
+    if not names and not args.samples:
+        raise ValueError("name presets to download, or pass --all or --samples (see `keras-i3d presets`).")
     chosen = [presets_lib.get_preset(name) for name in names]  # unknown names fail before any download
     progress = not args.quiet
     if args.data_dir is not None:
@@ -40,6 +40,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
         return 0
     for name, path in download_presets(names, progress=progress).items():
         print(f"{name:28} {path}")
-    for stream in ("rgb", "flow"):
-        print(f"{'sample clip (' + stream + ')':28} {deepmind_data.sample_clip(stream, progress=progress)}")
+    if args.samples:
+        for stream in ("rgb", "flow"):
+            print(f"{'sample clip (' + stream + ')':28} {deepmind_data.sample_clip(stream, progress=progress)}")
     return 0

@@ -67,8 +67,11 @@ def cache_dir() -> Path:
 
 
 def data_cache_dir() -> Path:
-    """The folder downloaded DeepMind files (sample clips) are cached in."""
-    return keras_home() / "datasets" / "kinetics_i3d"
+    """The folder downloaded DeepMind files (sample clips) are cached in: ``$KERAS_HOME/models/keras_i3d/deepmind``.
+
+    Inside `cache_dir`, so that copying that one folder makes a machine work offline.
+    """
+    return cache_dir() / "deepmind"
 
 
 #: URL schemes the downloads understand.

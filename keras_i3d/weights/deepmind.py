@@ -101,11 +101,12 @@ def fetch_file(relative: str, progress: bool = True) -> Path:
     """A local copy of DeepMind's ``data/<relative>`` (e.g. the sample clip).
 
     Looks in ``$KINETICS_I3D_DATA``, then in the data cache
-    (``$KERAS_HOME/datasets/kinetics_i3d``, re-verified), then downloads into
+    (``$KERAS_HOME/models/keras_i3d/deepmind``, re-verified), then downloads into
     that cache.
 
     Raises:
-        DownloadError: if it is nowhere local and cannot be downloaded.
+        DownloadError: if it is nowhere local and cannot be downloaded; the
+            message ends with what to do about it.
     """
     local = paths.local_data_file(relative)
     if local is not None:
@@ -115,7 +116,16 @@ def fetch_file(relative: str, progress: bool = True) -> Path:
     except DownloadError as e:
         data_dir = paths.find_data_dir()
         where = f"${paths.DATA_ENV}={data_dir}" if data_dir else f"${paths.DATA_ENV} unset"
-        raise DownloadError(f"DeepMind's {relative} is not local ({where}) and could not be downloaded: {e}") from e
+        raise DownloadError(
+            f"DeepMind's {relative} is not local ({where}) and could not be downloaded: {_first_line(e)}\n"
+            f"To fix: point ${paths.DATA_ENV} at a copy of DeepMind's data/ folder, or on a connected machine run "
+            f"`keras-i3d download --samples` and copy {paths.cache_dir()} here."
+        ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def sample_clip(stream: str = "rgb", progress: bool = True) -> Path:

@@ -1,5 +1,7 @@
 """The keras-i3d command."""
 
+import os
+import shutil
 import subprocess
 import sys
 
@@ -9,6 +11,7 @@ from keras_i3d import cli, presets
 from keras_i3d.utils.files import git_blob_id
 from tests.support import REPO_ROOT, blocking, helpers
 from tests.support.cache import seed_cache
+from tests.support.cli import run_cli
 
 
 @pytest.mark.backend_independent
@@ -61,14 +64,34 @@ def test_download_data_folder(deepmind_server, monkeypatch, tmp_path, capsys):
 
 @pytest.mark.backend_independent
 @pytest.mark.requires_data
-def test_download_into_the_cache(deepmind_server, monkeypatch, tmp_path, capsys):
+def test_download_into_the_cache_then_a_copied_cache_runs_the_demo_offline(
+    deepmind_server, monkeypatch, tmp_path, capsys
+):
+    """The documented offline recipe: download --samples, copy models/keras_i3d/, no network, make demo."""
     monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     monkeypatch.delenv("KINETICS_I3D_DATA")
     assert cli.main(["download", "kinetics400_rgb", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path / "kh" / "models" / "keras_i3d" / "i3d_kinetics400_rgb.weights.h5") in out
-    assert "sample clip (flow)" in out
+    assert "sample clip" not in out  # not asked for
+    monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", "http://127.0.0.1:9/")  # the network is gone
+    assert cli.main(["download", "kinetics400_rgb", "--quiet"]) == 0  # cached: nothing else fetched, exit 0
+    status, _, err = run_cli(capsys, "download", "--samples", "--quiet")
+    assert status == 2 and "To fix:" in err and "keras-i3d download --samples" in err
+    demo = [sys.executable, str(REPO_ROOT / "examples" / "classify_cricket.py")]
+    offline = {k: v for k, v in os.environ.items() if k != "KINETICS_I3D_DATA"}
+    done = subprocess.run(demo, capture_output=True, text=True, env=offline, check=False, timeout=600)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert len(done.stderr.strip().splitlines()) <= 3 and "To fix:" in done.stderr  # a paragraph, not 87 lines
+    # On a connected machine: the samples too; then only the one folder is copied.
+    monkeypatch.setenv("KINETICS_I3D_CHECKPOINT_URL", deepmind_server.url)
+    assert cli.main(["download", "kinetics400_rgb", "--samples", "--quiet"]) == 0
+    assert "sample clip (flow)" in capsys.readouterr().out
+    shutil.copytree(tmp_path / "kh" / "models" / "keras_i3d", tmp_path / "offline" / "models" / "keras_i3d")
+    offline.update(KERAS_HOME=str(tmp_path / "offline"), KINETICS_I3D_CHECKPOINT_URL="http://127.0.0.1:9/")
+    done = subprocess.run(demo, capture_output=True, text=True, env=offline, check=False, timeout=600)
+    assert done.returncode == 0 and "1. playing cricket" in done.stdout, done.stderr[-3000:]
 
 
 @pytest.mark.backend_independent

@@ -37,4 +37,4 @@ def test_urls(monkeypatch):
 def test_cache_folders_follow_keras_home(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     assert paths.cache_dir() == tmp_path / "kh" / "models" / "keras_i3d"
-    assert paths.data_cache_dir() == tmp_path / "kh" / "datasets" / "kinetics_i3d"
+    assert paths.data_cache_dir() == tmp_path / "kh" / "models" / "keras_i3d" / "deepmind"

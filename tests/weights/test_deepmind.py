@@ -94,7 +94,7 @@ def test_sample_clip_without_local_data_is_downloaded_once(served, monkeypatch, 
     monkeypatch.delenv("KINETICS_I3D_DATA")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     path = deepmind_data.sample_clip("flow", progress=False)
-    assert path == tmp_path / "kh" / "datasets" / "kinetics_i3d" / "v_CricketShot_g04_c01_flow.gif"
+    assert path == tmp_path / "kh" / "models" / "keras_i3d" / "deepmind" / "v_CricketShot_g04_c01_flow.gif"
     assert git_blob_id(path) == presets.SAMPLE_FILES["v_CricketShot_g04_c01_flow.gif"]
     assert deepmind_data.sample_clip("flow", progress=False) == path
     assert served.requests == ["v_CricketShot_g04_c01_flow.gif"]
