@@ -63,7 +63,10 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-frames", type=at_least_one, default=64, help="frames per window (default 64)")
     p.add_argument("--stride", type=at_least_one, default=32, help="frames between window starts (default 32)")
     p.add_argument("--batch-size", type=at_least_one, default=1, help="windows per forward pass (default 1)")
-    p.add_argument("--flow-cache-dir", help="where computed optical flow is cached (default: beside each video)")
+    p.add_argument(
+        "--flow-cache-dir",
+        help="where computed optical flow is cached (default $KERAS_HOME/keras_i3d/flow; 'beside': beside each video)",
+    )
     p.add_argument("--no-flow-cache", action="store_true", help="compute optical flow without caching it")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -176,13 +179,15 @@ def add_video_commands(sub) -> None:
         "flow",
         help="TV-L1 optical flow of a video (DeepMind's recipe), cached; optionally as a picture",
         description="Compute a video's TV-L1 optical flow as DeepMind did (25 fps, short side 256, grayscale), "
-        "cached beside the video (or in --cache-dir), so classify --stream flow/joint reuses it. Prints the "
+        "cached in $KERAS_HOME/keras_i3d/flow (or --cache-dir), so classify --stream flow/joint reuses it. Prints the "
         "file it is in.",
     )
     p.add_argument("input", help="a video")
     p.add_argument("--out", help="also write the flow (float32 pixels, (frames - 1, H, W, 2)) to this .npy")
     p.add_argument("--picture", help="draw the flow (.png grid of frames, or animated .gif) with a colour-wheel legend")
-    p.add_argument("--cache-dir", help="folder of the flow cache (default: beside the video)")
+    p.add_argument(
+        "--cache-dir", help="folder of the flow cache (default $KERAS_HOME/keras_i3d/flow; 'beside': the video's)"
+    )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=("video", "_cmd_flow"))

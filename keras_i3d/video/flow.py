@@ -157,17 +157,28 @@ def flow_cache_key(path: str | os.PathLike, fps: float, short_side: int | None, 
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def default_cache_dir(video: Path) -> Path:
-    """Where cached flow goes by default: beside the video, or the Keras cache if that folder is read-only."""
-    if os.access(video.parent, os.W_OK | os.X_OK):
-        return video.parent
+#: ``cache_dir=BESIDE_THE_VIDEO`` caches a video's flow in the video's own folder.
+BESIDE_THE_VIDEO = "beside"
+
+
+def default_cache_dir(video: Path | None = None) -> Path:
+    """Where cached flow goes by default: ``$KERAS_HOME/keras_i3d/flow`` (never the user's video folders).
+
+    Flow takes ~9 MB per second of video; ``cache_dir=BESIDE_THE_VIDEO`` (``--flow-cache-dir beside``)
+    keeps it beside each video instead.
+    """
     return keras_home() / "keras_i3d" / "flow"
 
 
 def cached_flow_path(video: str | os.PathLike, key: str, cache_dir: str | os.PathLike | None = None) -> Path:
     """The cache file of a video's flow: ``<cache_dir>/<video name>.flow-<key>.npy``."""
     video = Path(video)
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir(video)
+    if cache_dir is None:
+        folder = default_cache_dir(video)
+    elif str(cache_dir) == BESIDE_THE_VIDEO:
+        folder = video.parent
+    else:
+        folder = Path(cache_dir)
     return folder / f"{video.name}.flow-{key}.npy"
 
 
@@ -192,8 +203,9 @@ def video_flow(
         short_side: frames are resized to this short side first (DeepMind: 256).
         params: TV-L1 parameters.
         cache: reuse and write the cache. ``False`` computes in memory.
-        cache_dir: folder of the cache; default beside the video (the Keras
-            cache, ``$KERAS_HOME/keras_i3d/flow``, if that folder is read-only).
+        cache_dir: folder of the cache; default the Keras cache,
+            ``$KERAS_HOME/keras_i3d/flow``; ``"beside"`` (`BESIDE_THE_VIDEO`) for the
+            video's own folder.
             The file name holds a key of the video's content and every
             parameter above, so a changed video or setting never reuses a stale file.
         progress: show a progress bar.

@@ -285,7 +285,7 @@ def predict_video(
             DeepMind's sample GIFs): they are only scaled to ``[-1, 1]``.
         labels: class names; default Kinetics-400/600 by the number of classes.
         flow_cache: cache the video's TV-L1 flow (see `keras_i3d.video.flow.video_flow`).
-        flow_cache_dir: where; default beside the video.
+        flow_cache_dir: where; default ``$KERAS_HOME/keras_i3d/flow``; ``"beside"``: the video's folder.
         flow_params: TV-L1 parameters (default OpenCV's).
         progress: show progress bars.
 

@@ -68,10 +68,17 @@ def test_cache_key_follows_content_and_parameters(tmp_path):
     assert flow.flow_cache_key(path, 25.0, 256) != key
 
 
-def test_default_cache_is_beside_the_video(tmp_path):
-    path = write_video(tmp_path / "v.mp4", moving_square(3, 48, 64))
+def test_default_cache_is_the_keras_cache_and_beside_the_video_only_when_asked(tmp_path, monkeypatch):
+    """It was written beside the user's videos by default (~9 MB per second of video)."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    path = write_video(videos / "v.mp4", moving_square(3, 48, 64))
     flow.video_flow(path, short_side=None, progress=False)
-    assert [p.name for p in tmp_path.glob("v.mp4.flow-*.npy")]
+    assert sorted(p.name for p in videos.iterdir()) == ["v.mp4"]
+    assert [p.name for p in (tmp_path / "kh" / "keras_i3d" / "flow").glob("v.mp4.flow-*.npy")]
+    flow.video_flow(path, short_side=None, progress=False, cache_dir=flow.BESIDE_THE_VIDEO)
+    assert [p.name for p in videos.glob("v.mp4.flow-*.npy")]
 
 
 def test_damaged_cache_entry_is_recomputed(tmp_path):
