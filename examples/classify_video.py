@@ -3,7 +3,7 @@
     python examples/classify_video.py [VIDEO] [--stream rgb|joint] [--plot timeline.png]
 
 Without VIDEO it writes DeepMind's sample clip as an MP4 (25 fps) and classifies that.
-``--stream joint`` adds the optical-flow stream (TV-L1, cached beside the video) and sums
+``--stream joint`` adds the optical-flow stream (TV-L1, cached in the Keras cache) and sums
 the two streams' logits, as DeepMind's two-stream I3D does. Needs the video extra:
 ``pip install -e ".[video]"``.
 """
