@@ -16,7 +16,7 @@ import traceback
 from keras_i3d import presets as presets_lib
 from keras_i3d.bench.choices import BACKENDS, DTYPES, JIT_COMPILE, MODES, PEERS
 from keras_i3d.model.names import FEATURES_ENDPOINT, FREEZE_UNTIL_ENDPOINT, IMPLEMENTATIONS, VALID_ENDPOINTS
-from keras_i3d.training.defaults import DEFAULT_DROPOUT, DEFAULT_LEARNING_RATE, OPTIMIZERS
+from keras_i3d.training.defaults import CHECKPOINT_POLICIES, DEFAULT_DROPOUT, DEFAULT_LEARNING_RATE, OPTIMIZERS
 from keras_i3d.utils.arguments import OneLineArgumentParser, at_least_one, positive_float, positive_int
 from keras_i3d.version import __version__
 
@@ -264,6 +264,12 @@ def add_training_commands(sub, common) -> None:
     p.add_argument("--seed", type=int, help="seed for a deterministic run")
     p.add_argument(
         "--train-batch-norm", action="store_true", help="BatchNorm of trained blocks on batch statistics (default: off)"
+    )
+    p.add_argument(
+        "--checkpoints",
+        choices=CHECKPOINT_POLICIES,
+        default="best",
+        help="per-epoch checkpoints kept: best (the best epoch's and the last's; default), last, all or none",
     )
     common(p)
     p.set_defaults(run=("training", "_cmd_finetune"))

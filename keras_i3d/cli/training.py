@@ -35,9 +35,15 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, epochs=args.epochs, freeze_until=None if args.freeze_until == "none" else
         args.freeze_until, learning_rate=args.lr, optimizer=args.optimizer, dropout_rate=args.dropout,
         val=args.val, seed=args.seed, train_batch_norm=args.train_batch_norm, verbose=0 if args.quiet else "auto",
+        checkpoints=args.checkpoints,
     )  # fmt: skip
     last = {k: v[-1] for k, v in result.history.items()}
     scores = ", ".join(f"{k} {v:.4f}" for k, v in sorted(last.items()))
     print(f"{result.model} ({len(result.labels)} classes; {result.seconds:.0f} s): {scores}")
-    print(f"  log {result.log}, curves {result.curves}, labels {result.model.with_suffix('').name}.labels.txt")
+    curves = (
+        result.curves if result.curves is not None else 'not drawn (needs matplotlib: pip install "keras-i3d[video]")'
+    )
+    print(f"  log {result.log}, curves {curves}, labels {result.model.with_suffix('').name}.labels.txt")
+    if result.checkpoints:
+        print(f"  checkpoints ({args.checkpoints}): {', '.join(p.name for p in result.checkpoints)}")
     return 0

@@ -39,6 +39,39 @@ class I3DModel(keras.Model):
     ``model.input_range = None``.
     """
 
+    def __init__(self, *args, class_names=None, **kwargs):
+        """A functional model (``inputs``, ``outputs``, ``name``...), with optional ``class_names``.
+
+        Args:
+            *args: `keras.Model`'s functional arguments.
+            class_names: the names of the classifier's classes (e.g. what
+                ``keras-i3d finetune`` trained), saved with the model; ``None``
+                for Kinetics' by the number of classes.
+            **kwargs: `keras.Model`'s functional arguments.
+        """
+        super().__init__(*args, **kwargs)
+        self.class_names = class_names
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The classifier's class names saved with this model, or ``None`` (Kinetics' by class count)."""
+        return self.__dict__.get("_keras_i3d_class_names")
+
+    @class_names.setter
+    def class_names(self, value) -> None:
+        if value is not None:
+            value = tuple(str(name) for name in value)
+            if not value or any(not name.strip() or name != " ".join(name.split()) for name in value):
+                raise ValueError("`class_names` must be non-empty names on one line each, without outer spaces.")
+        self.__dict__["_keras_i3d_class_names"] = value
+
+    def get_config(self) -> dict:
+        """The functional config, plus ``class_names`` when set."""
+        config = super().get_config()
+        if self.class_names is not None:
+            config["class_names"] = list(self.class_names)
+        return config
+
     #: How far outside `input_range` values may lie (augmentation can push
     #: scaled values a little past it; unscaled frames lie far outside).
     RANGE_MARGIN = 0.5

@@ -10,3 +10,6 @@ DEFAULT_LEARNING_RATE = 1e-4
 MOMENTUM = 0.9
 #: Dropout before the new classifier (upstream trained with 0.5).
 DEFAULT_DROPOUT = 0.5
+#: Which per-epoch checkpoints `keras_i3d.training.finetune.finetune` keeps: the best and the last
+#: epoch's (default), the last only, every epoch's, or none.
+CHECKPOINT_POLICIES = ("best", "last", "all", "none")

@@ -15,10 +15,15 @@ from pathlib import Path
 
 import keras
 
-from keras_i3d.errors import DatasetError
+from keras_i3d.errors import DatasetError, MissingExtraError
 from keras_i3d.model.architecture import FREEZE_UNTIL_ENDPOINT
 from keras_i3d.training.data import clip_dataset, dataset_info
-from keras_i3d.training.defaults import DEFAULT_LEARNING_RATE, MOMENTUM, OPTIMIZERS  # noqa: F401 - re-exported
+from keras_i3d.training.defaults import (  # noqa: F401 - re-exported
+    CHECKPOINT_POLICIES,
+    DEFAULT_LEARNING_RATE,
+    MOMENTUM,
+    OPTIMIZERS,
+)
 from keras_i3d.training.transfer import DEFAULT_DROPOUT, fine_tuning_model
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, ensure_writable_file, write_text_atomic
 from keras_i3d.utils.quiet import quiet_framework_startup
@@ -36,8 +41,8 @@ class FinetuneResult:
         labels: its class names (also written beside it as ``<name>.labels.txt``).
         history: per-epoch metrics (``loss``, ``accuracy``, ``val_loss``, ...).
         log: the CSV log.
-        curves: the learning-curve picture.
-        checkpoints: the per-epoch checkpoints.
+        curves: the learning-curve picture, or ``None`` when it could not be drawn (no matplotlib).
+        checkpoints: the checkpoints kept (see `CHECKPOINT_POLICIES`).
         seconds: training time.
     """
 
@@ -45,23 +50,50 @@ class FinetuneResult:
     labels: tuple[str, ...]
     history: dict[str, list[float]]
     log: Path
-    curves: Path
+    curves: Path | None
     checkpoints: tuple[Path, ...]
     seconds: float
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
-    """Saves the whole model after every epoch as ``folder/epoch_003.keras``, atomically."""
+    """Saves the whole model after epochs as ``folder/epoch_003.keras``, atomically, keeping what ``keep`` says.
 
-    def __init__(self, folder: Path):
+    Args:
+        folder: where the checkpoints go.
+        keep: ``"best"`` (the best epoch's by ``monitor`` and the last epoch's: at most two files),
+            ``"last"``, ``"all"`` or ``"none"``.
+        monitor: the metric that ranks epochs for ``"best"`` (``val_accuracy`` when validating,
+            else ``accuracy``; higher is better).
+    """
+
+    def __init__(self, folder: Path, keep: str = "best", monitor: str = "val_accuracy"):
         super().__init__()
+        if keep not in CHECKPOINT_POLICIES:
+            raise ValueError(f"`keep` must be one of {', '.join(CHECKPOINT_POLICIES)}; got {keep!r}.")
         self.folder = folder
+        self.keep = keep
+        self.monitor = monitor
         self.saved: list[Path] = []
+        self.best: tuple[float, Path] | None = None
 
     def on_epoch_end(self, epoch, logs=None):  # noqa: D102 - Keras callback
+        if self.keep == "none":
+            return
         path = self.folder / f"epoch_{epoch + 1:03d}.keras"
         save_model_atomic(self.model, path)
-        self.saved.append(path)
+        logs = logs or {}
+        score = logs.get(self.monitor, logs.get("accuracy"))
+        if score is not None and (self.best is None or float(score) > self.best[0]):
+            self.best = (float(score), path)
+        if self.keep == "all":
+            wanted = {*self.saved, path}
+        elif self.keep == "last":
+            wanted = {path}
+        else:
+            wanted = {path, *([self.best[1]] if self.best else [])}
+        for old in set(self.saved) - wanted:
+            old.unlink(missing_ok=True)
+        self.saved = sorted(wanted)
 
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:
@@ -104,6 +136,7 @@ def finetune(
     seed: int | None = None,
     train_batch_norm: bool = False,
     verbose: int | str = "auto",
+    checkpoints: str = "best",
 ) -> FinetuneResult:
     """Fine-tunes a pre-trained I3D on a `keras-i3d dataset` and saves it as ``.keras``.
 
@@ -127,6 +160,9 @@ def finetune(
         train_batch_norm: train BatchNorm on batch statistics in the unfrozen
             blocks (default: inference mode, see `keras_i3d.training.transfer`).
         verbose: Keras' ``fit`` verbosity (``0`` silent).
+        checkpoints: which per-epoch checkpoints to keep: ``"best"`` (the best
+            epoch's by validation accuracy, or training accuracy without ``val``,
+            and the last one's), ``"last"``, ``"all"`` or ``"none"``.
 
     Returns:
         A `FinetuneResult`. The saved model loads with
@@ -144,6 +180,8 @@ def finetune(
         raise ValueError(f"`learning_rate` must be a positive number; got {learning_rate!r}.")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"`optimizer` must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}.")
+    if checkpoints not in CHECKPOINT_POLICIES:
+        raise ValueError(f"`checkpoints` must be one of {', '.join(CHECKPOINT_POLICIES)}; got {checkpoints!r}.")
     paths = output_paths(out)
     ensure_writable_file(paths["model"])
     info = dataset_info(dataset)
@@ -168,7 +206,9 @@ def finetune(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    checkpoint = AtomicCheckpoint(ensure_writable_dir(paths["checkpoints"]))
+    checkpoint = AtomicCheckpoint(
+        ensure_writable_dir(paths["checkpoints"]), checkpoints, "val_accuracy" if val is not None else "accuracy"
+    )
     callbacks = [checkpoint, keras.callbacks.CSVLogger(str(paths["log"]))]
     start = time.monotonic()
     history = model.fit(
@@ -176,15 +216,19 @@ def finetune(
     )
     seconds = time.monotonic() - start
     history = {k: [float(v) for v in values] for k, values in history.history.items()}
+    model.class_names = info.labels  # saved in the .keras: classify and predict_video name the classes
     save_model_atomic(model, paths["model"])
     write_text_atomic(paths["labels"], "".join(f"{label}\n" for label in info.labels))
-    plot_history(history, paths["curves"], title=f"{paths['model'].name}: {Path(str(dataset)).name}")
+    try:
+        curves = plot_history(history, paths["curves"], title=f"{paths['model'].name}: {Path(str(dataset)).name}")
+    except MissingExtraError:  # the model and its log are written; a picture that cannot be drawn is skipped
+        curves = None
     return FinetuneResult(
         model=paths["model"],
         labels=info.labels,
         history=history,
         log=paths["log"],
-        curves=paths["curves"],
+        curves=curves,
         checkpoints=tuple(checkpoint.saved),
         seconds=seconds,
     )

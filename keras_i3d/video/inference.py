@@ -283,7 +283,8 @@ def predict_video(
         short_side: frames are resized to this short side before the centre crop.
         resize: ``False`` when frames are already cropped to ``size`` (e.g.
             DeepMind's sample GIFs): they are only scaled to ``[-1, 1]``.
-        labels: class names; default Kinetics-400/600 by the number of classes.
+        labels: class names; default the model's `class_names` (a fine-tuned model's), else
+            Kinetics-400/600 by the number of classes.
         flow_cache: cache the video's TV-L1 flow (see `keras_i3d.video.flow.video_flow`).
         flow_cache_dir: where; default ``$KERAS_HOME/keras_i3d/flow``; ``"beside"``: the video's folder.
         flow_params: TV-L1 parameters (default OpenCV's).
@@ -332,8 +333,9 @@ def predict_video(
     starts, ends, outputs, total, loop_padded = _run_windows(windows, runners, batch_size, n_windows, progress, source)
     has_logits = {stream: runner[1] for stream, runner in runners.items()}
     return _prediction(
-        source, fps, total, starts, ends, outputs, has_logits, tuple(endpoints), pool, labels, loop_padded
-    )
+        source, fps, total, starts, ends, outputs, has_logits, tuple(endpoints), pool, labels, loop_padded,
+        getattr(model, "class_names", None),
+    )  # fmt: skip
 
 
 def predict_clip(
@@ -368,10 +370,12 @@ def predict_clip(
     extractor, has_logits = _extractor(model, tuple(endpoints))
     outputs = {k: keras.ops.convert_to_numpy(v) for k, v in extractor.predict_on_batch(clip).items()}
     return _prediction(source, fps, clip.shape[1], [0], [clip.shape[1]], {"clip": outputs}, {"clip": has_logits},
-                       tuple(endpoints), pool, None, False)  # fmt: skip
+                       tuple(endpoints), pool, None, False, getattr(model, "class_names", None))  # fmt: skip
 
 
-def _prediction(source, fps, total, starts, ends, outputs, has_logits, endpoints, pool, labels, loop_padded):
+def _prediction(
+    source, fps, total, starts, ends, outputs, has_logits, endpoints, pool, labels, loop_padded, class_names=None
+):
     """Builds a `VideoPrediction` from per-stream outputs (logits summed across streams)."""
     logits = None
     if all(has_logits.values()):
@@ -383,6 +387,8 @@ def _prediction(source, fps, total, starts, ends, outputs, has_logits, endpoints
             if pool == "avg":
                 value = value.reshape(len(value), -1, value.shape[-1]).mean(axis=1)
             features[endpoint if len(outputs) == 1 else f"{stream}/{endpoint}"] = value
+    if labels is None and logits is not None and class_names is not None and len(class_names) == logits.shape[1]:
+        labels = tuple(class_names)
     if labels is None and logits is not None:
         dataset = next((name for name, n in DATASET_CLASSES.items() if n == logits.shape[1]), None)
         labels = load_labels(dataset) if dataset else None

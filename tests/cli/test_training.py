@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -53,6 +54,7 @@ def test_finetune_command_writes_model_log_curves_and_checkpoints(videos, tmp_pa
     status, stdout, err = run_cli(
         capsys, "finetune", data, "--weights", "none", "--frames", 8, "--size", 32, "--batch-size", 2,
         "--epochs", 2, "--freeze-until", "Mixed_4f", "--val", data, "--seed", 0, "--out", out, "--quiet",
+        "--checkpoints", "last",
     )  # fmt: skip
     assert status == 0, err
     assert stdout.startswith(f"{out} (2 classes;") and "val_accuracy" in stdout
@@ -62,13 +64,41 @@ def test_finetune_command_writes_model_log_curves_and_checkpoints(videos, tmp_pa
     assert (tmp_path / "run" / "model.curves.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "run" / "model.labels.txt").read_text() == "down\nup\n"
     checkpoints = sorted(p.name for p in (tmp_path / "run" / "model.checkpoints").iterdir())
-    assert checkpoints == ["epoch_001.keras", "epoch_002.keras"]
+    assert checkpoints == ["epoch_002.keras"]  # --checkpoints last: not one 50 MB file per epoch
     model = keras.saving.load_model(out)
+    assert model.class_names == ("down", "up")  # the labels travel in the .keras
     clip = preprocess_input(np.random.default_rng(0).uniform(0, 255, (1, 8, 32, 32, 3)).astype("float32"))
     probabilities = keras.ops.convert_to_numpy(model.predict(clip, verbose=0))
     assert probabilities.shape == (1, 2) and abs(probabilities.sum() - 1) < 1e-5
     frozen = model.get_layer("Mixed_4f_Branch_0_Conv3d_0a_1x1_conv_3d")
     assert not frozen.trainable and model.get_layer("Mixed_5b_Branch_0_Conv3d_0a_1x1_conv_3d").trainable
+
+
+@pytest.mark.backend_independent
+def test_a_fine_tuned_model_classifies_with_its_labels_and_without_matplotlib(videos, tmp_path, capsys, monkeypatch):
+    """finetune exited 2 after training without matplotlib; classify had no --model; labels were '0', '1'."""
+    from keras_i3d.video import plots
+
+    data = tmp_path / "ds"
+    assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0
+    out = tmp_path / "m.keras"
+    monkeypatch.setattr(plots, "pyplot", None)
+    status, stdout, err = run_cli(
+        capsys, "finetune", data, "--weights", "none", "--frames", 4, "--size", 32, "--epochs", 3,
+        "--batch-size", 2, "--out", out, "--quiet", "--seed", 0,
+    )  # fmt: skip
+    assert status == 0 and out.is_file() and err == "", err
+    assert 'curves not drawn (needs matplotlib: pip install "keras-i3d[video]")' in stdout
+    kept = sorted(p.name for p in (tmp_path / "m.checkpoints").iterdir())
+    assert 1 <= len(kept) <= 2 and "epoch_003.keras" in kept  # best + last, not one per epoch
+    video = sorted(Path(videos).rglob("*.mp4"))[0]
+    status, stdout, err = run_cli(
+        capsys, "classify", video, "--model", out, "--clip-frames", 4, "--stride", 4, "--top", 2, "--quiet"
+    )
+    assert status == 0, err
+    assert sorted(line.split()[-1] for line in stdout.splitlines()) == ["down", "up"]
+    status, _, err = run_cli(capsys, "classify", video, "--weights", out, "--quiet")
+    assert status == 2 and f"is a whole saved Keras model, not weights: use --model {out}" in err
 
 
 def test_saved_model_loads_in_a_fresh_process_with_keras_load_model(videos, tmp_path, capsys):
