@@ -24,6 +24,7 @@ import os
 import random
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,7 +109,8 @@ def _from_folder(root: Path) -> tuple[list[VideoEntry], tuple[str, ...]]:
         videos = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
         if not videos:
             empty.append(folder.name)
-        entries += [VideoEntry(str(p.resolve()), folder.name) for p in videos]
+        label = check_label(folder.name, f"class folder {folder}")
+        entries += [VideoEntry(str(p.resolve()), label) for p in videos]
     if empty:
         raise DatasetError(f"Class folder(s) with no videos in {root}: {', '.join(empty)}.")
     return entries, tuple(p.name for p in classes)
@@ -126,15 +128,25 @@ def _seconds(value: str, where: str) -> float | None:
     return seconds
 
 
+def _is_comment(row: list[str]) -> bool:
+    """``# ...`` lines are comments; a row whose path merely starts with ``#`` (``#1.mp4,label``) is data."""
+    return bool(row) and row[0].startswith("#") and (len(row) == 1 or row[0].startswith("# ") or row[0] == "#")
+
+
 def _from_csv(path: Path) -> tuple[list[VideoEntry], tuple[str, ...]]:
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if row and not row[0].startswith("#")]
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's byte-order mark
+            rows = [(number, row) for number, row in enumerate(csv.reader(f), 1) if row and not _is_comment(row)]
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8 CSV.") from None
+    except csv.Error as e:
+        raise DatasetError(f"{path} is not a readable CSV: {e}.") from None
+    if rows and [c.strip().lower() for c in rows[0][1][:2]] == ["path", "label"]:
         rows = rows[1:]
     if not rows:
         raise DatasetError(f"{path} lists no videos (expected rows of path,label[,start,end]).")
-    entries = []
-    for number, row in enumerate(rows, 1):
+    entries, seen = [], {}
+    for number, row in rows:
         where = f"{path}, row {number}"
         if len(row) not in (2, 3, 4) or not row[0].strip() or not row[1].strip():
             raise DatasetError(f"{where}: expected path,label[,start,end]; got {','.join(row)!r}.")
@@ -144,8 +156,33 @@ def _from_csv(path: Path) -> tuple[list[VideoEntry], tuple[str, ...]]:
             raise DatasetError(f"{where}: end ({end}) must come after start ({start}).")
         video = Path(row[0].strip())
         video = video if video.is_absolute() else path.parent / video
-        entries.append(VideoEntry(str(video.resolve()), row[1].strip(), start, end))
+        entry = VideoEntry(str(video.resolve()), check_label(row[1].strip(), where), start, end)
+        key = (entry.path, entry.start, entry.end)
+        if key in seen:
+            first_number, first_label = seen[key]
+            what = (
+                "the same row twice"
+                if first_label == entry.label
+                else (f"one video under two labels ({first_label!r} and {entry.label!r})")
+            )
+            raise DatasetError(f"{path}: rows {first_number} and {number} list {what}: {row[0].strip()}.")
+        seen[key] = (number, entry.label)
+        entries.append(entry)
     return sorted(entries, key=lambda e: (e.path, e.start or 0.0)), tuple(sorted({e.label for e in entries}))
+
+
+def check_label(label: str, where: str) -> str:
+    """``label`` if it can be a class name (one line of ``labels.txt``), else `DatasetError`.
+
+    Refused: empty names, and names holding line breaks or other control or
+    separator characters (line feeds, carriage returns, U+2028, tabs...), which would
+    split one class into two in ``labels.txt`` and shift every class after it.
+    """
+    bad = [ch for ch in label if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or (ch.isspace() and ch != " ")]
+    if not label.strip() or bad:
+        shown = ", ".join(sorted({repr(ch) for ch in bad})) or "nothing"
+        raise DatasetError(f"{where}: the class name {label!r} holds {shown}; a class name is one line of text.")
+    return label
 
 
 def plan_shards(entries: list[VideoEntry], shards: int | None, seed: int = 0) -> list[list[VideoEntry]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,11 +136,45 @@ def test_bad_sources(tmp_path):
         find_videos(tmp_path / "flat")
     bad = tmp_path / "list.csv"
     bad.write_text("path,label\nv.mp4,a,2,1\n")
-    with pytest.raises(DatasetError, match="row 1: end \\(1.0\\) must come after start"):
+    with pytest.raises(DatasetError, match="row 2: end \\(1.0\\) must come after start"):  # rows of the file
         find_videos(bad)
     bad.write_text("v.mp4\n")
     with pytest.raises(DatasetError, match="expected path,label"):
         find_videos(bad)
+
+
+@pytest.mark.backend_independent
+def test_csv_sources_as_people_write_them(tmp_path):
+    """'#' paths vanished, Excel's BOM misread the header, duplicates and one video under two labels passed,
+    a non-UTF-8 error did not name the file, and a label with a line break became two classes."""
+    listing = tmp_path / "list.csv"
+    listing.write_bytes("\ufeffpath,label\n# a comment\n#1.mp4,jump\nb.mp4,run\n".encode())
+    entries, labels = find_videos(listing)
+    assert labels == ("jump", "run") and [Path(e.path).name for e in entries] == ["#1.mp4", "b.mp4"]
+    cases = [
+        ("path,label\na.mp4,run\na.mp4,run\n", r"rows 2 and 3 list the same row twice: a.mp4"),
+        ("a.mp4,run\na.mp4,jump\n", r"rows 1 and 2 list one video under two labels \('run' and 'jump'\): a.mp4"),
+        ('a.mp4,"two\nlines"\n', r"row 1: the class name 'two\\nlines' holds '\\n'; a class name is one line"),
+        ("a.mp4,odd\u2028name\n", r"holds '\\u2028'"),
+    ]
+    for text, match in cases:
+        listing.write_text(text, encoding="utf-8")
+        with pytest.raises(DatasetError, match=match):
+            find_videos(listing)
+    listing.write_bytes("a.mp4,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"list.csv is not UTF-8 text"):
+        find_videos(listing)
+    entries, _ = find_videos(_write(tmp_path / "ranges.csv", "a.mp4,run,0,1\na.mp4,run,1,2\n"))
+    assert len(entries) == 2  # one video, two time ranges: two entries
+    (tmp_path / "classes" / "bad\u2028name").mkdir(parents=True)
+    write_video(tmp_path / "classes" / "bad\u2028name" / "v.mp4", numbered_frames(2, 32, 32))
+    with pytest.raises(DatasetError, match=re.escape("class name 'bad\\u2028name' holds")):
+        find_videos(tmp_path / "classes")
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_csv_source_with_time_ranges(tmp_path):
