@@ -91,10 +91,46 @@ def dataset_info(pattern: str | os.PathLike) -> DatasetInfo:
     if gfile.exists(labels_path):
         with gfile.GFile(labels_path) as f:
             labels = tuple(line.rstrip("\n") for line in f.read().splitlines() if line.strip())
+        if not labels:
+            raise DatasetError(f"{labels_path} lists no classes; rewrite the dataset with `keras-i3d dataset`.")
     if gfile.exists(manifest_path):
-        with gfile.GFile(manifest_path) as f:
-            manifest = json.loads(f.read())
+        manifest = _read_manifest(gfile, manifest_path)
+    _check_consistent(files, labels, labels_path, manifest, manifest_path, gfile, whole_folder=gfile.isdir(pattern))
     return DatasetInfo(tuple(files), labels, manifest)
+
+
+def _read_manifest(gfile, path: str) -> dict:
+    with gfile.GFile(path) as f:
+        text = f.read()
+    try:
+        manifest = json.loads(text)
+    except ValueError as e:
+        raise DatasetError(f"{path} is not a keras-i3d manifest (not JSON: {e}); rewrite the dataset.") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("shards", []), list):
+        raise DatasetError(f"{path} is not a keras-i3d manifest (no list of shards); rewrite the dataset.")
+    return manifest
+
+
+def _check_consistent(files, labels, labels_path, manifest, manifest_path, gfile, whole_folder: bool) -> None:
+    """What can be checked before training: labels against the manifest, shards against it and their sizes."""
+    for path in files:
+        if gfile.stat(path).length == 0:
+            raise DatasetError(f"{path} is empty (0 bytes): an interrupted copy? Rewrite or remove it.")
+    if manifest is None:
+        return
+    listed = manifest.get("labels")
+    if labels is not None and listed is not None and list(labels) != list(listed):
+        raise DatasetError(
+            f"{labels_path} ({len(labels)} classes) disagrees with {manifest_path} ({len(listed)} classes): "
+            "the labels must be the ones the dataset was written with."
+        )
+    names = {posixpath.basename(f) for f in files}
+    missing = [s.get("file") for s in manifest.get("shards", []) if isinstance(s, dict) and s.get("file") not in names]
+    if whole_folder and missing:  # a glob may choose some shards on purpose
+        raise DatasetError(
+            f"{manifest_path} lists shard(s) that are not there: {', '.join(map(str, missing[:5]))}; "
+            "copy the whole dataset folder."
+        )
 
 
 def _record_count(info: DatasetInfo) -> int | None:
@@ -203,13 +239,14 @@ def clip_dataset(
     if repeat:
         records = records.repeat()
     seeds = tf.data.Dataset.random(seed=seed + 2, rerandomize_each_iteration=True).batch(2)
-    parse = _parser(tf, frames, size, stream, augment, whole_video)
+    classes = len(info.labels) if info.labels is not None else None
+    parse = _parser(tf, frames, size, stream, augment, whole_video, classes)
     dataset = tf.data.Dataset.zip((records, seeds)).map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _parser(tf, frames: int, size: int, stream: str, augment: bool, whole_video: bool):
+def _parser(tf, frames: int, size: int, stream: str, augment: bool, whole_video: bool, classes: int | None = None):
     """The per-record function: parse, choose frames and crop, decode, flip, scale."""
     streams = ("rgb", "flow") if stream == "joint" else (stream,)
     context = {
@@ -246,6 +283,11 @@ def _parser(tf, frames: int, size: int, stream: str, augment: bool, whole_video:
             last = tf.shape(fields)[0] - 1
             clips["flow"] = _flow(tf, tf.gather(fields, tf.minimum(index, last)), top, left, size, flip)
         label = tf.cast(ctx[rf.LABEL_INDEX], tf.int32)
+        if classes is not None:  # a record whose label labels.txt does not name stops here, in one sentence
+            message = f"a record's label is outside the {classes} classes of labels.txt"
+            with tf.control_dependencies([tf.debugging.assert_less(label, classes, message=message),
+                                          tf.debugging.assert_non_negative(label, message=message)]):  # fmt: skip
+                label = tf.identity(label)
         return (clips if stream == "joint" else clips[stream]), label
 
     return parse

@@ -27,6 +27,7 @@ from keras_i3d.training.defaults import (  # noqa: F401 - re-exported
 from keras_i3d.training.transfer import DEFAULT_DROPOUT, fine_tuning_model
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, ensure_writable_file, write_text_atomic
 from keras_i3d.utils.quiet import quiet_framework_startup
+from keras_i3d.utils.tf_loader import import_tensorflow
 from keras_i3d.video.plots import plot_history
 
 #: Optimizers `finetune` offers: Adam (default; robust on small datasets) or SGD with momentum 0.9 (upstream's).
@@ -94,6 +95,45 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         for old in set(self.saved) - wanted:
             old.unlink(missing_ok=True)
         self.saved = sorted(wanted)
+
+
+def _check_trainable(info, batch_size: int, paths: dict) -> None:
+    """What makes fine-tuning pointless or impossible, said before any model is built."""
+    if len(info.labels) < 2:
+        raise DatasetError(f"The dataset has {len(info.labels)} class: a classifier needs at least 2.")
+    videos = (info.manifest or {}).get("videos")
+    if isinstance(videos, int) and videos < batch_size:
+        raise DatasetError(
+            f"The dataset holds {videos} videos, fewer than --batch-size {batch_size} (training drops incomplete "
+            "batches, so not one step would run): lower the batch size."
+        )
+    folder = paths["checkpoints"]
+    if folder.is_dir() and any(folder.glob("epoch_*.keras")):
+        raise DatasetError(
+            f"{folder} holds the checkpoints of an earlier run; write to another --out, or delete them to start over."
+        )
+
+
+def _is_data_error(error: BaseException) -> bool:
+    """Whether ``error`` came from reading the dataset (TensorFlow's data errors), not from the model."""
+    return type(error).__module__.startswith("tensorflow") and type(error).__name__ in (
+        "DataLossError", "InvalidArgumentError", "OutOfRangeError", "NotFoundError",
+    )  # fmt: skip
+
+
+def describe_damage(files, error: BaseException) -> str:
+    """One line naming the TFRecord file that cannot be read (each is read through once), or the error's gist."""
+    tf = import_tensorflow("Reading TFRecord datasets")
+    for path in files:
+        try:
+            for _ in tf.data.TFRecordDataset(path):
+                pass
+        except tf.errors.OpError as e:
+            reason = (e.message or type(e).__name__).strip().splitlines()[0]
+            return f"{path} is damaged ({reason}): rewrite it with `keras-i3d dataset` or remove it."
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    gist = next((line for line in lines if "label" in line.lower()), lines[0] if lines else type(error).__name__)
+    return f"Reading the dataset failed during training: {gist.strip()[:300]}"
 
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:
@@ -187,6 +227,7 @@ def finetune(
     info = dataset_info(dataset)
     if info.labels is None:
         raise DatasetError(f"No labels.txt beside {info.files[0]}: give a folder written by `keras-i3d dataset`.")
+    _check_trainable(info, batch_size, paths)
     train = clip_dataset(dataset, frames, size, batch_size, training=True, stream=stream, seed=seed)
     validation = None
     if val is not None:
@@ -211,9 +252,16 @@ def finetune(
     )
     callbacks = [checkpoint, keras.callbacks.CSVLogger(str(paths["log"]))]
     start = time.monotonic()
-    history = model.fit(
-        train, validation_data=validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose
-    )
+    try:
+        history = model.fit(
+            train, validation_data=validation, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose
+        )
+    except Exception as e:
+        if not _is_data_error(e):
+            raise
+        raise DatasetError(
+            describe_damage(info.files + (dataset_info(val).files if val is not None else ()), e)
+        ) from None
     seconds = time.monotonic() - start
     history = {k: [float(v) for v in values] for k, values in history.history.items()}
     model.class_names = info.labels  # saved in the .keras: classify and predict_video name the classes

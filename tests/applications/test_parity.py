@@ -52,12 +52,19 @@ def test_fused_model_reproduces_the_reference_logits(kinetics400_rgb_model, impl
     assert diff <= TOLERANCE
 
 
-def test_bfloat16_keeps_the_reference_top_1(kinetics400_rgb_model):
+def test_bfloat16_keeps_the_float32_answer(kinetics400_rgb_model):
+    """bfloat16 (emulated on CPUs without AVX512_BF16: slow) on the clip's first 32 frames, against float32.
+
+    The float32 model is held to the reference logits on the whole clip above; this checks
+    what bfloat16 changes: the top-1 and the top-5 set stay, the logits move a little.
+    """
+    x = helpers.reference_input()[:, :32]
     fused = keras_i3d.fuse_for_inference(kinetics400_rgb_model, dtype="bfloat16")
-    logits = np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(fused(helpers.reference_input()), "float32")))
-    reference = helpers.reference_logits()
-    diff = np.abs(logits[0] - reference).max()
-    print(f"backend={keras.backend.backend()} bfloat16 max|logits - reference| = {diff:.3f}")
-    assert np.argmax(logits[0]) == np.argmax(reference)
-    assert np.array_equal(np.argsort(logits[0])[-5:][::-1], np.argsort(reference)[-5:][::-1])  # top-5, in order
-    assert 1e-3 < diff < 1.0  # bfloat16 arithmetic really ran, and the logits (top 17.6) stay close
+    logits = np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(fused(x), "float32")))[0]
+    expected = np.asarray(kinetics400_rgb_model.predict(x, verbose=0))[0]
+    diff = np.abs(logits - expected).max()
+    print(f"backend={keras.backend.backend()} bfloat16 max|logits - float32| = {diff:.3f}")
+    assert keras_i3d.decode_predictions(logits[None], top=1)[0][0][1] == "playing cricket"
+    assert np.argmax(logits) == np.argmax(expected)
+    assert set(np.argsort(logits)[-5:]) == set(np.argsort(expected)[-5:])
+    assert 1e-3 < diff < 1.0  # bfloat16 arithmetic really ran, and the logits stay close

@@ -161,3 +161,55 @@ def test_learning_curve_picture_checks(tmp_path):
     with pytest.raises(ValueError, match="holds no epochs"):
         plot_history({"loss": []}, tmp_path / "d.png")
     assert not (tmp_path / "c.txt").exists() and not (tmp_path / "d.png").exists()
+
+
+@pytest.mark.backend_independent
+def test_damaged_datasets_and_pointless_runs_end_in_one_line(videos, tmp_path, capsys):
+    """Damaged shards, manifests and labels gave 27-46-line TensorFlow tracebacks mid-fit; a batch larger than
+    the dataset saved an untrained model; one class trained to loss 0; a rerun mixed its checkpoints in."""
+    import shutil
+
+    data = tmp_path / "ds"
+    assert (
+        run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--shards", 2, "--quiet")[0] == 0
+    )
+    shard = sorted(data.glob("*.tfrecord"))[0]
+    base = ("--weights", "none", "--frames", 4, "--size", 32, "--epochs", 1, "--batch-size", 2, "--quiet")
+
+    def finetune(folder, *extra):
+        out = tmp_path / f"run-{len(list(tmp_path.iterdir()))}" / "m.keras"
+        status, stdout, err = run_cli(capsys, "finetune", folder, "--out", out, *base, *extra)
+        assert status in (1, 2) and stdout == "" and len(err.strip().splitlines()) == 1, err
+        assert not out.exists()
+        return err
+
+    def damaged(name, change):
+        folder = tmp_path / name
+        shutil.copytree(data, folder)
+        change(folder)
+        return folder
+
+    assert "holds 4 videos, fewer than --batch-size 8" in finetune(data, "--batch-size", 8)
+    folder = damaged("empty", lambda f: (f / shard.name).write_bytes(b""))
+    assert f"{folder / shard.name} is empty (0 bytes)" in finetune(folder)
+    folder = damaged("manifest", lambda f: (f / "manifest.json").write_text("{not json"))
+    assert "manifest.json is not a keras-i3d manifest (not JSON" in finetune(folder)
+    folder = damaged("labels", lambda f: (f / "labels.txt").write_text("down\n"))
+    assert "labels.txt (1 classes) disagrees with" in finetune(folder)
+    folder = damaged("missing", lambda f: (f / shard.name).unlink())
+    assert f"lists shard(s) that are not there: {shard.name}" in finetune(folder)
+
+    def truncate(f):
+        body = (f / shard.name).read_bytes()
+        (f / shard.name).write_bytes(body[: len(body) // 2])
+
+    folder = damaged("truncated", truncate)
+    assert f"{folder / shard.name} is damaged (" in finetune(folder)
+
+    one_class = damaged("one", lambda f: ((f / "manifest.json").unlink(), (f / "labels.txt").write_text("down\n")))
+    assert "The dataset has 1 class: a classifier needs at least 2." in finetune(one_class)
+    out = tmp_path / "again" / "m.keras"
+    (tmp_path / "again" / "m.checkpoints").mkdir(parents=True)
+    (tmp_path / "again" / "m.checkpoints" / "epoch_001.keras").write_bytes(b"an earlier run's")
+    status, _, err = run_cli(capsys, "finetune", data, "--out", out, *base)
+    assert status == 1 and "holds the checkpoints of an earlier run" in err
