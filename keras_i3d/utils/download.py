@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,25 @@ from keras_i3d.utils.files import atomic_path, git_blob_id, sha256_file
 _CHUNK = 1 << 20
 #: Seconds to wait for a connection or for the next chunk.
 TIMEOUT = 60
+#: Seconds a whole download may take (a server trickling a byte every few seconds never
+#: trips `TIMEOUT`); ``$KERAS_I3D_DOWNLOAD_DEADLINE`` overrides it.
+DEADLINE = 1800
+DEADLINE_ENV = "KERAS_I3D_DOWNLOAD_DEADLINE"
+
+
+def deadline_seconds() -> float:
+    """The overall limit of one download: `DEADLINE`, or ``$KERAS_I3D_DOWNLOAD_DEADLINE`` seconds."""
+    value = os.environ.get(DEADLINE_ENV)
+    if not value:
+        return float(DEADLINE)
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise DownloadError(f"${DEADLINE_ENV}={value!r} is not a number of seconds.") from None
+    if not seconds > 0:
+        raise DownloadError(f"${DEADLINE_ENV}={value!r} must be a positive number of seconds.")
+    return seconds
+
 
 #: Digest functions a download can be verified with.
 DIGESTS = {"git_blob_id": git_blob_id, "sha256": sha256_file}
@@ -35,13 +55,24 @@ def _describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _stream(url: str, dest: Path, progress: bool, desc: str) -> None:
+def _stream(url: str, dest: Path, progress: bool, desc: str, max_bytes: int | None) -> None:
+    limit = deadline_seconds()
+    started = time.monotonic()
     with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
+        if max_bytes is not None and total is not None and total > max_bytes:
+            raise DownloadError(f"{url}: the server announces {total} bytes; this file is at most {max_bytes}.")
         with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress, leave=False) as bar:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
+            for chunk in iter(lambda: response.read(_CHUNK if max_bytes is None else min(_CHUNK, max_bytes + 1)), b""):
                 out.write(chunk)
                 bar.update(len(chunk))
+                if max_bytes is not None and out.tell() > max_bytes:
+                    raise DownloadError(f"{url}: more than {max_bytes} bytes, larger than this file can be.")
+                if time.monotonic() - started > limit:
+                    raise DownloadError(
+                        f"{url}: not finished after {limit:g} s ({out.tell()} bytes so far); "
+                        f"${DEADLINE_ENV} sets the limit."
+                    )
         if total is not None and out.tell() != total:
             raise DownloadError(f"{url}: got {out.tell()} of {total} bytes (download cut off).")
 
@@ -53,6 +84,7 @@ def download_file(
     digest: str = "git_blob_id",
     progress: bool = True,
     desc: str | None = None,
+    max_bytes: int | None = None,
 ) -> Path:
     """Downloads ``url`` to ``dest``, keeping it only if its digest matches.
 
@@ -69,6 +101,10 @@ def download_file(
         digest: ``"git_blob_id"`` or ``"sha256"``.
         progress: show a progress bar.
         desc: its label (default: the file name).
+        max_bytes: the most bytes the file can have: a larger announced size,
+            or a body that goes on past it, stops the download (before any
+            digest is computed). The whole download also stops after
+            `deadline_seconds`.
 
     Returns:
         ``dest``.
@@ -80,7 +116,7 @@ def download_file(
     dest = Path(dest)
     with atomic_path(dest, suffix=".download") as tmp:
         try:
-            _stream(url, tmp, progress, desc=desc or dest.name)
+            _stream(url, tmp, progress, desc=desc or dest.name, max_bytes=max_bytes)
         except DownloadError:
             raise
         except (OSError, http.client.HTTPException, ValueError) as e:

@@ -44,7 +44,20 @@ def download(relative: str, dest: str | os.PathLike, progress: bool = True) -> P
             mismatch (then nothing is left at ``dest``).
     """
     url = f"{paths.checkpoint_base_url()}/{relative}"
-    return download_file(url, dest, blob_id(relative), digest="git_blob_id", progress=progress, desc=relative)
+    return download_file(
+        url, dest, blob_id(relative), digest="git_blob_id", progress=progress, desc=relative,
+        max_bytes=max_size(relative),
+    )  # fmt: skip
+
+
+#: The most bytes each kind of DeepMind file can have (their sizes are ~11 kB, ~50-100 MB and ~1-3 MB):
+#: an endless or wrong body stops here, before the blob id is computed.
+MAX_SIZES = {".index": 1 << 20, ".data-00000-of-00001": 512 << 20, ".gif": 32 << 20}
+
+
+def max_size(relative: str) -> int:
+    """The size bound of DeepMind's ``data/<relative>`` (see `MAX_SIZES`)."""
+    return next((size for suffix, size in MAX_SIZES.items() if relative.endswith(suffix)), 512 << 20)
 
 
 def download_checkpoint(preset: presets_lib.Preset, dest_dir: str | os.PathLike, progress: bool = True) -> Path:

@@ -133,6 +133,10 @@ def download_weights(
     return _download_weights(preset_spec(preset), base_url, progress, verify).file.path
 
 
+#: The most bytes a mirrored ``.weights.h5`` can have (I3D's are ~50 MB).
+MAX_WEIGHTS_BYTES = 512 << 20
+
+
 def _download_weights(spec: WeightsSpec, base_url: str, progress: bool, verify: Verify) -> Fetched:
     preset = spec.preset
     url = f"{base_url.rstrip('/')}/{preset.filename}"
@@ -140,7 +144,14 @@ def _download_weights(spec: WeightsSpec, base_url: str, progress: bool, verify: 
     if not text:
         raise DownloadError(f"{url}.sha256 is empty; cannot verify the download.")
     with scratch_dir(paths.cache_dir(), f"mirror-{preset.name}") as tmp:
-        local = download_file(url, tmp / preset.filename, expected=text[0], digest="sha256", progress=progress)
+        local = download_file(
+            url,
+            tmp / preset.filename,
+            expected=text[0],
+            digest="sha256",
+            progress=progress,
+            max_bytes=MAX_WEIGHTS_BYTES,
+        )
         holder = verify(WeightsFile(local), spec)
         write_weights(holder, cached_path(preset), preset.weights_config)
     return Fetched(WeightsFile(cached_path(preset)), holder)
