@@ -58,6 +58,7 @@ def keras_i3d_model(frames, size):
     return keras_i3d.I3D(weights=None, input_shape=(frames, size, size, 3))
 
 
+@pytest.mark.backend_independent  # the train mode's bookkeeping; each backend trains in tests/training
 def test_bench_trains(capsys):
     status, stdout, err = run_cli(
         capsys, "bench", "--mode", "train", "--batch", 2, "--frames", 8, "--size", 32, "--steps", 1, "--warmup", 1,
