@@ -51,10 +51,24 @@ def size_problem(frames: int | None, height: int | None, width: int | None) -> s
     return SIZE_MESSAGE.format(min_frames=MIN_FRAMES, min_size=MIN_SIZE, frames=frames, height=height, width=width)
 
 
+#: What to do about frames of another size than a model's fixed square crop.
+RESIZE_HINT = (
+    " Resize and centre-crop video frames with keras_i3d.preprocess_frames(frames, size={size}) "
+    "(DeepMind's recipe), or build the model with input_shape=(None, None, None, channels) to take any size."
+)
+
+
 def declared_shape_problem(declared: tuple, actual: tuple, hint: str = BUILD_HINT) -> str | None:
-    """The sentence for a clip whose ``(frames, height, width)`` differ from a model's fixed ones."""
+    """The sentence for a clip whose ``(frames, height, width)`` differ from a model's fixed ones.
+
+    When only the frame size differs from a model's fixed square size (a 640x480 video into a 224
+    model), the hint names `keras_i3d.preprocess_frames` first.
+    """
     if all(d is None or a is None or d == a for d, a in zip(declared, actual, strict=True)):
         return None
+    frames_fit = declared[0] is None or actual[0] is None or declared[0] == actual[0]
+    if hint == BUILD_HINT and frames_fit and declared[1] is not None and declared[1] == declared[2]:
+        hint = RESIZE_HINT.format(size=declared[1])
     return DECLARED_MESSAGE.format(declared=format_sizes(declared), actual=format_sizes(actual)) + hint
 
 

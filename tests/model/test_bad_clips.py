@@ -168,10 +168,16 @@ def test_in_graph_check_on_a_dataset(flexible):
 
 
 def test_fixed_size_model_rejects_other_sizes():
+    """A 640x480 clip into a 224 model got advice to rebuild the model, not to resize the frames."""
     model = keras_i3d.I3D(weights=None, input_shape=(None, 64, 64, 3))
-    with pytest.raises(InputError, match=r"takes clips of any x 64 x 64 .*got 2 x 48 x 48\. Build it with input_shape"):
+    with pytest.raises(InputError, match=r"takes clips of any x 64 x 64 .*got 2 x 48 x 48\. Resize and centre-crop"):
         model.predict(clip(size=48), verbose=0)
+    with pytest.raises(InputError, match=r"keras_i3d.preprocess_frames\(frames, size=64\)"):
+        model.predict(np.zeros((1, 2, 48, 64, 3), "float32"), verbose=0)
     assert model.predict(clip(size=64), verbose=0).shape == (1, 400)
+    fixed_frames = keras_i3d.I3D(weights=None, input_shape=(8, 64, 64, 3))
+    with pytest.raises(InputError, match=r"got 2 x 64 x 64\. Build it with input_shape"):  # frames: rebuild
+        fixed_frames.predict(clip(size=64), verbose=0)
 
 
 def test_input_shape_below_the_minimum_is_rejected_at_build_time():
