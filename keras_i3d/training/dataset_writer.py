@@ -36,6 +36,7 @@ from keras_i3d.errors import DatasetError, KerasI3DError, VideoError
 from keras_i3d.preprocessing import SHORT_SIDE, resize_short_side
 from keras_i3d.training import record_format as rf
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, write_json_atomic, write_text_atomic
+from keras_i3d.utils.jobs import is_inside
 from keras_i3d.utils.tf_loader import import_tensorflow
 from keras_i3d.version import __version__
 from keras_i3d.video.decode import DEFAULT_FPS, VIDEO_SUFFIXES, iter_frames
@@ -81,8 +82,13 @@ class DatasetSummary:
     frames: int
 
 
-def find_videos(source: str | os.PathLike) -> tuple[list[VideoEntry], tuple[str, ...]]:
+def find_videos(
+    source: str | os.PathLike, exclude: str | os.PathLike | None = None
+) -> tuple[list[VideoEntry], tuple[str, ...]]:
     """The videos and class names of a class-per-folder tree or a ``path,label[,start,end]`` CSV.
+
+    ``exclude``: a folder whose files are never inputs (the dataset being written, when it lies
+    inside the source folder).
 
     Returns:
         ``(entries, labels)``: entries sorted by path; labels sorted by name
@@ -94,19 +100,29 @@ def find_videos(source: str | os.PathLike) -> tuple[list[VideoEntry], tuple[str,
     """
     source = Path(source)
     if source.is_dir():
-        return _from_folder(source)
+        return _from_folder(source, None if exclude is None else Path(exclude))
     if source.is_file():
         return _from_csv(source)
     raise DatasetError(f"{source} does not exist: give a folder of class folders or a CSV of path,label.")
 
 
-def _from_folder(root: Path) -> tuple[list[VideoEntry], tuple[str, ...]]:
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _from_folder(root: Path, exclude: Path | None = None) -> tuple[list[VideoEntry], tuple[str, ...]]:
+    classes = sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not (exclude is not None and is_inside(p, exclude))
+    )
     if not classes:
         raise DatasetError(f"{root} has no class folders: put each class's videos in a folder named for the class.")
     entries, empty = [], []
     for folder in classes:
-        videos = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+        videos = sorted(
+            p
+            for p in folder.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in VIDEO_SUFFIXES
+            and not (exclude is not None and is_inside(p, exclude))
+        )
         if not videos:
             empty.append(folder.name)
         label = check_label(folder.name, f"class folder {folder}")
@@ -423,7 +439,7 @@ def write_dataset(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"`workers` must be a positive int; got {workers!r}.")
     tf = import_tensorflow("Writing TFRecord datasets")
-    entries, labels = find_videos(source)
+    entries, labels = find_videos(source, exclude=out_dir)
     out_dir = ensure_writable_dir(out_dir)
     options = {
         "fps": float(fps),

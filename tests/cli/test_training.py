@@ -213,3 +213,18 @@ def test_damaged_datasets_and_pointless_runs_end_in_one_line(videos, tmp_path, c
     (tmp_path / "again" / "m.checkpoints" / "epoch_001.keras").write_bytes(b"an earlier run's")
     status, _, err = run_cli(capsys, "finetune", data, "--out", out, *base)
     assert status == 1 and "holds the checkpoints of an earlier run" in err
+
+
+@pytest.mark.backend_independent
+def test_dataset_into_a_folder_inside_its_source_resumes(videos, tmp_path, capsys):
+    """`dataset SRC SRC/out` took its own output folder for a class and could not resume."""
+    import shutil
+
+    source = tmp_path / "src"
+    shutil.copytree(videos, source)
+    argv = ("dataset", source, source / "out", "--short-side", 32, "--workers", 1, "--quiet")
+    status, first, err = run_cli(capsys, *argv)
+    assert status == 0 and "4 videos, 2 classes" in first, err
+    status, again, err = run_cli(capsys, *argv)
+    assert status == 0 and "4 videos, 2 classes" in again and "kept from an earlier run" in again, err
+    assert (source / "out" / "labels.txt").read_text() == "down\nup\n"
