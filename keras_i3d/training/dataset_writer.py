@@ -33,7 +33,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from keras_i3d.errors import DatasetError, KerasI3DError, VideoError
-from keras_i3d.preprocessing import SHORT_SIDE, resize_short_side
+from keras_i3d.preprocessing import SHORT_SIDE, resize_short_side, resized_shape
 from keras_i3d.training import record_format as rf
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, write_json_atomic, write_text_atomic
 from keras_i3d.utils.jobs import is_inside
@@ -47,6 +47,13 @@ VIDEOS_PER_SHARD = 32
 #: JPEG quality of the stored frames.
 JPEG_QUALITY = 90
 _RESIZE_CHUNK = 16
+#: Float32 bytes one resize call may use (see `_resized`).
+RESIZE_BUDGET_BYTES = 256 << 20
+#: The largest side a JPEG can have.
+MAX_JPEG_SIDE = 65500
+#: The most bytes one video's record may hold while it is written (JPEGs, and raw frames for flow): protobuf
+#: refuses records over 2 GB, and the whole record is in memory. Longer videos: several time ranges in a CSV.
+MAX_RECORD_BYTES = 512 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,8 +244,14 @@ def _clip_frames(entry: VideoEntry, fps: float) -> Iterator[tuple[int, np.ndarra
 
 
 def _resized(frames: Iterator[tuple[int, np.ndarray]], short_side: int) -> Iterator[tuple[int, np.ndarray]]:
-    """Frames resized so the short side is ``short_side`` (in chunks, one resize call each), as uint8."""
+    """Frames resized so the short side is ``short_side`` (in chunks, one resize call each), as uint8.
+
+    A chunk holds at most `_RESIZE_CHUNK` frames and `RESIZE_BUDGET_BYTES` of float32 work, so a
+    thin 2x2000 video resizes one frame at a time instead of asking for gigabytes; frames that would
+    resize past what a JPEG can hold (`MAX_JPEG_SIDE`) are refused as unreadable.
+    """
     chunk: list[tuple[int, np.ndarray]] = []
+    limit = _RESIZE_CHUNK
 
     def flush():
         batch = np.stack([f for _, f in chunk])
@@ -250,12 +263,27 @@ def _resized(frames: Iterator[tuple[int, np.ndarray]], short_side: int) -> Itera
         if chunk and item[1].shape != chunk[0][1].shape:
             yield from flush()
             chunk = []
+        if not chunk:
+            limit = _chunk_limit(item[1].shape, short_side)
         chunk.append(item)
-        if len(chunk) == _RESIZE_CHUNK:
+        if len(chunk) >= limit:
             yield from flush()
             chunk = []
     if chunk:
         yield from flush()
+
+
+def _chunk_limit(shape: tuple, short_side: int) -> int:
+    """How many frames of ``shape`` one resize call may take (see `_resized`); refuses impossible sizes."""
+    height, width = shape[:2]
+    new_height, new_width = resized_shape(height, width, short_side)
+    if max(new_height, new_width) > MAX_JPEG_SIDE:
+        raise VideoError(
+            f"frames of {width}x{height} resize to {new_width}x{new_height}, larger than a JPEG can hold "
+            f"({MAX_JPEG_SIDE} px a side)"
+        )
+    per_frame = 4 * 3 * (height * width + new_height * new_width + height * new_width)  # float32 in, between, out
+    return max(1, min(_RESIZE_CHUNK, RESIZE_BUDGET_BYTES // per_frame))
 
 
 def encode_video(task: tuple[VideoEntry, dict]) -> dict:
@@ -269,11 +297,19 @@ def encode_video(task: tuple[VideoEntry, dict]) -> dict:
     fps, short_side, quality = options["fps"], options["short_side"], options["quality"]
     try:
         frames, jpegs, times = [], [], []
+        held = 0
         for k, frame in _resized(_clip_frames(entry, fps), short_side):
             jpegs.append(_jpeg(frame, quality))
             times.append(round(k * 1e6 / fps))
+            held += len(jpegs[-1])
             if options["flow"]:
                 frames.append(frame)
+                held += frame.nbytes
+            if held > MAX_RECORD_BYTES:
+                raise VideoError(
+                    f"is too long for one record ({MAX_RECORD_BYTES >> 20} MB held after {len(jpegs) / fps:.0f} s "
+                    "of video); list it in a CSV as several time ranges (path,label,start,end)"
+                )
         if not jpegs:
             return {"error": "no frames in the requested time range"}
         shapes = {f.shape for f in frames} if options["flow"] else set()
@@ -297,6 +333,8 @@ def encode_video(task: tuple[VideoEntry, dict]) -> dict:
         return {"error": str(e).removeprefix(f"{entry.path} ").removeprefix(f"{entry.path}: ")}
     except (KerasI3DError, OSError, ValueError, RuntimeError) as e:  # a decoder or codec failing mid-file
         return {"error": f"{type(e).__name__}: {e}"}
+    except MemoryError:  # this video, not the dataset
+        return {"error": "out of memory while decoding or resizing it"}
 
 
 def sequence_example(tf, record: dict, label_index: int, fps: float) -> bytes:

@@ -34,6 +34,9 @@ except ImportError:  # pragma: no cover - exercised in a process without PyAV
 MAX_DECODED_BYTES = 4 << 30
 #: DeepMind's frame rate.
 DEFAULT_FPS = 25.0
+#: The longest a frame may stay on screen when resampling (seconds): a file whose timestamps jump
+#: further (a 3-frame file "lasting" 10 hours) is refused, never expanded into hours of repeats.
+MAX_FRAME_HOLD = 10.0
 #: File suffixes folders are searched for (anything else FFmpeg reads works when named directly).
 VIDEO_SUFFIXES = (
     ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv", ".3gp", ".ts", ".gif",
@@ -281,15 +284,7 @@ def iter_frames(path: str | os.PathLike, fps: float | None = DEFAULT_FPS) -> Ite
     path = check_video_file(path)
     if av is None and _is_gif(path):  # a GIF needs only Pillow
         produced = 0
-        for frame in _resample(_gif_frame_times(path), fps):
-            produced += 1
-            yield frame
-        if not produced:
-            raise VideoError(f"{path} has no frames.")
-        return
-    if av is None and _is_gif(path):  # a GIF needs only Pillow
-        produced = 0
-        for frame in _resample(_gif_frame_times(path), fps):
+        for frame in _resample(_gif_frame_times(path), fps, path):
             produced += 1
             yield frame
         if not produced:
@@ -297,13 +292,46 @@ def iter_frames(path: str | os.PathLike, fps: float | None = DEFAULT_FPS) -> Ite
         return
     with _open(path) as container:
         stream = container.streams.video[0]
-        decoded = _frame_times(_decode(container, stream, path), stream)
+        last: list = []
+        decoded = _remember_last(_frame_times(_decode(container, stream, path), stream), last)
         produced = 0
-        for frame in _resample(decoded, fps):
+        for frame in _resample(decoded, fps, path):
             produced += 1
             yield _to_rgb(frame)
         if not produced:
             raise VideoError(f"{path} has a video stream but no decodable frame.")
+        _check_complete(path, container, stream, last)
+
+
+def _remember_last(decoded, last: list):
+    for item in decoded:
+        last[:] = [item[0], item[1]]
+        yield item
+
+
+#: A video whose frames end before this share of the duration its container declares is truncated.
+COMPLETE_SHARE = 0.9
+
+
+def _check_complete(path: Path, container, stream, last: list) -> None:
+    """Raises `VideoError` when the decoded frames end well before the duration the container declares.
+
+    A web-style MP4 (its index first, "faststart") cut off mid-file still opens and decodes up to the
+    cut: without this, its first part would pass for the whole video.
+    """
+    declared = None
+    if stream.duration and stream.time_base:
+        declared = float(stream.duration * Fraction(stream.time_base))
+    elif container.duration:
+        declared = container.duration / 1_000_000  # FFmpeg's AV_TIME_BASE
+    if not declared or not last:
+        return
+    start = float(stream.start_time * Fraction(stream.time_base)) if stream.start_time and stream.time_base else 0.0
+    decoded = float(last[0] + last[1]) - start
+    if decoded < COMPLETE_SHARE * declared - 0.5:
+        raise VideoError(
+            f"{path} stops at {decoded:.2f} s of the {declared:.2f} s it declares (truncated or damaged file)."
+        )
 
 
 def _is_gif(path: Path) -> bool:
@@ -324,7 +352,7 @@ def _gif_frame_times(path: Path):
             time += duration
 
 
-def _resample(decoded, fps: float | None):
+def _resample(decoded, fps: float | None, path: Path | None = None):
     """Picks, for each output instant, the frame on screen then (see `iter_frames`)."""
     if fps is None:
         for _, _, frame in decoded:
@@ -334,18 +362,29 @@ def _resample(decoded, fps: float | None):
     start = None
     shown = None  # (time, duration, frame) on screen
     k = 0
-    for time, duration, frame in decoded:
+    for index, (time, duration, frame) in enumerate(decoded):
         if start is None:
             start = time
+        if shown is not None:
+            _check_hold(shown[0], time, index, path)
         while shown is not None and start + k * period < time:
             yield shown[2]
             k += 1
         shown = (time, duration, frame)
     if shown is not None:
-        end = shown[0] + shown[1]
+        end = shown[0] + min(shown[1], Fraction(MAX_FRAME_HOLD))  # a last frame "lasting" hours is shown 10 s
         while start + k * period < end or k == 0:
             yield shown[2]
             k += 1
+
+
+def _check_hold(time, following, index: int, path: Path | None) -> None:
+    if following - time > MAX_FRAME_HOLD:
+        raise VideoError(
+            f"{path or 'The video'}: timestamps jump by {float(following - time):.1f} s between frames "
+            f"{index - 1} and {index} (at {float(time):.1f} s); a frame is held at most {MAX_FRAME_HOLD:g} s "
+            "(damaged or edited timestamps?)"
+        )
 
 
 def _to_rgb(frame) -> np.ndarray:

@@ -52,11 +52,15 @@ def write_video(
     codec: str = "libx264",
     rotation: int = 0,
     audio: bool = False,
+    faststart: bool = False,
 ) -> Path:
-    """Writes uint8 RGB ``frames`` as a video; ``times`` (seconds) makes a variable frame rate."""
+    """Writes uint8 RGB ``frames`` as a video; ``times`` (seconds) makes a variable frame rate.
+
+    ``faststart``: an MP4 with its index first, as web servers serve them.
+    """
     path = Path(path)
     rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else None) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         odd = frames.shape[1] % 2 or frames.shape[2] % 2

@@ -195,3 +195,37 @@ def test_keras_i3d_works_without_the_video_extra():
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if line.startswith("MISSING")]
     assert len(lines) == 2 and all('pip install "keras-i3d[video]"' in line for line in lines), result.stdout
+
+
+@pytest.mark.backend_independent
+def test_a_truncated_web_mp4_is_refused_not_classified_from_its_first_part(tmp_path):
+    """A faststart MP4 cut in half decoded up to the cut, and passed for the whole video."""
+    whole = write_video(tmp_path / "web.mp4", moving_square(100, 64, 64), faststart=True)
+    assert len(video.read_video(whole)) == 100
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(VideoError, match=r"cut.mp4 stops at [0-9.]+ s of the 4.00 s it declares \(truncated"):
+        video.read_video(cut)
+
+
+@pytest.mark.backend_independent
+def test_timestamps_that_jump_hours_are_refused_not_repeated(tmp_path):
+    """A 3-frame file with a 10-hour gap planned ~17 h of work (900,000 repeated frames)."""
+    path = write_video(tmp_path / "gap.mp4", moving_square(3, 48, 64), times=[0.0, 0.04, 36000.0])
+    with pytest.raises(VideoError, match=r"gap.mp4: timestamps jump by 3[0-9]{4}\.[0-9] s between frames 1 and 2"):
+        video.read_video(path)
+
+
+@pytest.mark.backend_independent
+def test_dataset_refuses_a_thin_video_and_a_too_long_record_per_video(tmp_path, monkeypatch):
+    """A 2x2000 video asked for 12.6 GB to resize 16 frames, and one video could abort the whole dataset."""
+    from keras_i3d.training import dataset_writer
+
+    options = {"fps": 25.0, "short_side": 256, "quality": 90, "flow": False}
+    thin = write_video(tmp_path / "thin.mp4", np.full((4, 2, 2000, 3), 128, np.uint8))
+    result = dataset_writer.encode_video((dataset_writer.VideoEntry(str(thin), "a"), options))
+    assert "resize to 256000x256, larger than a JPEG can hold (65500 px a side)" in result["error"]
+    monkeypatch.setattr(dataset_writer, "MAX_RECORD_BYTES", 20_000)
+    long = write_video(tmp_path / "long.mp4", moving_square(50, 64, 64))
+    result = dataset_writer.encode_video((dataset_writer.VideoEntry(str(long), "a"), options))
+    assert "is too long for one record" in result["error"] and "several time ranges" in result["error"]
