@@ -89,6 +89,7 @@ _EXPORTS = {
     "unaffected_frames": "keras_i3d.inflation.boring_video",
     "InflationError": "keras_i3d.errors",
     "predict_video": "keras_i3d.video.inference",
+    "video_inputs": "keras_i3d.video.inference",
     "export_saved_model": "keras_i3d.serving.export",
     "predict_clip": "keras_i3d.video.inference",
     "VideoPrediction": "keras_i3d.video.inference",
@@ -164,6 +165,7 @@ __all__ = [
     "plot_timeline",
     "predict_clip",
     "predict_video",
+    "video_inputs",
     "preprocess_frames",
     "preprocess_input",
     "probe_video",
@@ -222,7 +224,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from keras_i3d.video.decode import iter_frames, probe_video, read_video
     from keras_i3d.video.flow import video_flow
     from keras_i3d.video.flow_pictures import save_flow_picture
-    from keras_i3d.video.inference import VideoPrediction, predict_clip, predict_video
+    from keras_i3d.video.inference import VideoPrediction, predict_clip, predict_video, video_inputs
     from keras_i3d.video.plots import plot_timeline
     from keras_i3d.weights.checkpoints import convert_checkpoint
     from keras_i3d.weights.tensor_bundle import TensorBundle

@@ -247,6 +247,71 @@ def _windows(frames: Iterator[np.ndarray], clip_frames: int, stride: int):
     yield "total", count, False
 
 
+def video_inputs(
+    video: str | os.PathLike | np.ndarray,
+    streams: tuple[str, ...] | list[str] = ("rgb", "flow"),
+    fps: float = DEFAULT_FPS,
+    size: int = 224,
+    short_side: int = SHORT_SIDE,
+    max_frames: int | None = 250,
+    flow_cache: bool = True,
+    flow_cache_dir: str | os.PathLike | None = None,
+    flow_params: TVL1 | None = None,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """A video (or short clip) as the network's inputs, one call: what `predict_video` feeds its windows.
+
+    RGB frames go through `keras_i3d.preprocess_frames` (short side 256, centre crop, ``[-1, 1]``);
+    flow is TV-L1 between consecutive frames (cached, see `keras_i3d.video_flow`), resized,
+    cropped and scaled the same way, the last frame repeating the last field so both streams
+    have one frame per video frame. For `keras_i3d.TwoStreamI3D`::
+
+        inputs = keras_i3d.video_inputs("clip.mp4")   # {"rgb": (1, n, 224, 224, 3), "flow": (1, n, 224, 224, 2)}
+        logits = model.predict(inputs)
+
+    Args:
+        video: a video file, or uint8 RGB frames ``(n, H, W, 3)``.
+        streams: ``"rgb"``, ``"flow"`` or both.
+        fps: the frame rate the video is resampled to (DeepMind: 25).
+        size: the crop (the model's input size).
+        short_side: the short side frames are resized to before the crop.
+        max_frames: refuse videos longer than this many frames (the whole video is held in
+            memory: use `predict_video` for long ones); ``None`` for no limit.
+        flow_cache: reuse and write the flow cache.
+        flow_cache_dir: where (default ``$KERAS_HOME/keras_i3d/flow``).
+        flow_params: TV-L1 parameters.
+        progress: show a progress bar while flow is computed.
+
+    Returns:
+        ``{stream: float32 (1, n, size, size, C)}``.
+
+    Raises:
+        VideoError: for unreadable videos; InputError: for a video longer than ``max_frames``
+            or flow of a single frame; ValueError: for an unknown stream.
+    """
+    unknown = [s for s in streams if s not in ("rgb", "flow")]
+    if unknown or not streams:
+        raise ValueError(f"`streams` must name 'rgb' and/or 'flow'; got {list(streams)!r}.")
+    inputs = {}
+    for stream in streams:
+        if stream == "rgb":
+            frames = _rgb_frames(video, fps, size, short_side, True)
+        else:
+            frames = _flow_frames(
+                video, fps, size, short_side, True, flow_cache, flow_cache_dir, flow_params, progress
+            )  # fmt: skip
+        kept = []
+        for frame in frames:
+            kept.append(frame)
+            if max_frames is not None and len(kept) > max_frames:
+                raise InputError(
+                    f"The video has more than {max_frames} frames at {fps:g} fps; video_inputs holds them all in "
+                    "memory: run predict_video (sliding windows), or pass a larger max_frames."
+                )
+        inputs[stream] = np.stack(kept)[None].astype(np.float32, copy=False)
+    return inputs
+
+
 def predict_video(
     model: keras.Model,
     video: str | os.PathLike | np.ndarray,

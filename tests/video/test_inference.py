@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from keras_i3d import I3D, TwoStreamI3D
+from keras_i3d.errors import InputError
 from keras_i3d.preprocessing import preprocess_frames
 from keras_i3d.video import inference, plots
 from keras_i3d.video.decode import read_video
@@ -121,6 +122,13 @@ def test_two_stream_video_logits_are_the_sum(tmp_path):
     assert joint.frames == rgb.frames == flow.frames == 20
     np.testing.assert_allclose(joint.logits, rgb.logits + flow.logits, rtol=1e-4, atol=1e-4)
     assert len(list((tmp_path / "f").iterdir())) == 1  # one flow computation, cached
+    # One call gives both inputs of a clip, exactly what predict_video feeds a window.
+    inputs = inference.video_inputs(path, flow_cache_dir=tmp_path / "f", size=64, short_side=73, progress=False)
+    assert inputs["rgb"].shape == (1, 20, 64, 64, 3) and inputs["flow"].shape == (1, 20, 64, 64, 2)
+    window = {stream: x[:, 8:16] for stream, x in inputs.items()}
+    np.testing.assert_allclose(np.asarray(model.predict(window, verbose=0))[0], joint.logits[1], rtol=1e-4, atol=1e-4)
+    with pytest.raises(InputError, match="more than 10 frames at 25 fps; video_inputs holds them all"):
+        inference.video_inputs(path, streams=("rgb",), max_frames=10, progress=False)
 
 
 @pytest.mark.parametrize(
