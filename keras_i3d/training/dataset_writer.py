@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import ctypes
 import dataclasses
 import io
 import json
@@ -22,7 +23,9 @@ import math
 import multiprocessing
 import os
 import random
+import signal
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -413,8 +416,35 @@ def _finished(out_dir: Path, name: str) -> dict | None:
 def _executor(workers: int):
     if workers == 1:
         return None
-    # Workers are spawned, never forked: the parent may have TensorFlow's threads running.
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    # Workers are spawned, never forked: the parent may have TensorFlow's threads running. Each one
+    # ends when the parent does, however it ends (SIGKILL included), never left decoding (~1 GB each).
+    return concurrent.futures.ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def exit_with_parent(parent: int) -> None:
+    """Makes this (worker) process end when process ``parent`` ends.
+
+    Linux: the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); elsewhere, and
+    in case the parent died before this ran, a daemon thread checks the parent every second.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="keras-i3d-parent-watch", daemon=True).start()
 
 
 def _encoded(tasks: list, executor) -> Iterator[dict]:

@@ -280,3 +280,42 @@ def test_reader_errors(dataset, tmp_path):
         clip_dataset(out, whole_video=True, batch_size=2)
     with pytest.raises(ValueError, match="`stream` must be one of"):
         clip_dataset(out, stream="depth")
+
+
+@pytest.mark.backend_independent
+def test_dataset_workers_end_with_a_killed_parent(tmp_path):
+    """`keras-i3d dataset --workers N` left its workers (~1 GB each) running after SIGKILL of the parent."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "src"
+    for label in ("a", "b"):
+        (source / label).mkdir(parents=True)
+        for i in range(3):
+            write_video(source / label / f"{i}.mp4", moving_square(150, 96, 128))
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "keras_i3d", "dataset", str(source), str(tmp_path / "out"), "--workers", "2",
+         "--flow", "--quiet"],
+    )  # fmt: skip
+    children_file = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+        time.sleep(0.5)
+        if children_file.exists():
+            workers = {int(p) for p in children_file.read_text().split()}
+    assert len(workers) >= 2, "the workers did not start"
+    time.sleep(3)  # they are decoding now
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.5)
+    alive = [
+        pid
+        for pid in workers
+        if Path(f"/proc/{pid}/stat").exists() and ") Z" not in Path(f"/proc/{pid}/stat").read_text()
+    ]
+    assert alive == [], f"workers still running after their parent was killed: {alive}"
