@@ -29,6 +29,8 @@ def command_function(args: argparse.Namespace):
     else:
         with quiet_framework_startup():
             module_object = importlib.import_module(f"keras_i3d.cli.{module}")
+            if "tensorflow" in sys.modules:  # its devices start on first use and log to stderr: now, quietly
+                sys.modules["tensorflow"].config.list_physical_devices()
     return getattr(module_object, name)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from keras_i3d.errors import DatasetError, KerasI3DError, VideoError
+from keras_i3d.errors import DatasetError, FileAccessError, KerasI3DError, VideoError
 from keras_i3d.preprocessing import SHORT_SIDE, resize_short_side, resized_shape
 from keras_i3d.training import record_format as rf
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, write_json_atomic, write_text_atomic
@@ -535,7 +535,14 @@ def write_dataset(
         ) as bar:
             results = _encoded([(e, options) for _, shard in todo for e in shard], executor)
             for name, shard in todo:
-                summaries[name] = _write_shard(tf, out_dir / name, shard, results, label_index, fps, bar)
+                try:
+                    summaries[name] = _write_shard(tf, out_dir / name, shard, results, label_index, fps, bar)
+                except (tf.errors.OpError, OSError) as e:  # disk full, file too large, ...: nothing half-written
+                    reason = getattr(e, "message", None) or str(e)
+                    raise FileAccessError(
+                        f"Writing {out_dir / name} failed: {reason.strip().splitlines()[0]} (disk full or a file "
+                        "size limit?). The shards finished before it are kept; rerun to resume."
+                    ) from None
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)

@@ -31,6 +31,8 @@ def import_tensorflow(feature: str):
     try:
         with quiet_framework_startup():
             import tensorflow as tf  # noqa: PLC0415 - optional, and seconds to import
+
+            tf.config.list_physical_devices()  # device start-up (e.g. "failed call to cuInit") happens here, quietly
     except ImportError as e:
         raise MissingExtraError(f"{feature} needs TensorFlow, which is not installed: {SERVING_EXTRA}") from e
     return tf

@@ -319,3 +319,35 @@ def test_dataset_workers_end_with_a_killed_parent(tmp_path):
         if Path(f"/proc/{pid}/stat").exists() and ") Z" not in Path(f"/proc/{pid}/stat").read_text()
     ]
     assert alive == [], f"workers still running after their parent was killed: {alive}"
+
+
+def _file_size_limit(limit: int):
+    import resource
+    import signal
+
+    def apply() -> None:  # in the child: writes past `limit` bytes fail with EFBIG instead of killing it
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.backend_independent
+def test_dataset_on_a_full_disk_is_one_line_and_keeps_nothing_half_written(tmp_path):
+    """Disk-full and file-size errors were raw TensorFlow tracebacks."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "src"
+    for label in ("a", "b"):
+        (source / label).mkdir(parents=True)
+        write_video(source / label / "0.mp4", moving_square(40, 96, 128))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_i3d", "dataset", str(source), str(out), "--workers", "1", "--quiet"],
+        capture_output=True, text=True, preexec_fn=_file_size_limit(20_000), check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert "Writing" in done.stderr and "disk full or a file size limit" in done.stderr
+    assert not [p for p in out.iterdir() if p.suffix == ".tfrecord"]  # no shard, not even a partial one
