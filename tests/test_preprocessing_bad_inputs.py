@@ -22,7 +22,7 @@ from tests.support.bad_files import RNG
         (np.zeros((1, 4, 4, 3), bool), "rgb", "real numbers"),
         (np.zeros((1, 4, 4, 4)), "rgb", "needs 3 channels"),
         ([["x", "y", "z"]], "rgb", "real numbers"),
-        (np.array([[255.0000001, 0, 0]]), "rgb", r"\[0, 255.0000001\]"),
+        (np.array([[255.01, 0, 0]]), "rgb", r"\[0, 255.01\]"),  # past float round-off (1e-3)
         (np.ma.masked_invalid(np.array([[np.nan, 1.0, 2.0]])), "rgb", "NaN"),
     ],
 )
