@@ -314,10 +314,12 @@ def encode_video(task: tuple[VideoEntry, dict]) -> dict:
                     "of video); list it in a CSV as several time ranges (path,label,start,end)"
                 )
         if not jpegs:
-            return {"error": "no frames in the requested time range"}
+            raise VideoError("no frames in the requested time range")
+        if options["flow"] and len(jpegs) < 2:
+            raise VideoError("one frame has no optical flow (--flow needs at least 2 frames at this frame rate)")
         shapes = {f.shape for f in frames} if options["flow"] else set()
         if len(shapes) > 1:
-            return {"error": f"frame size changes mid-video ({sorted(shapes)}), so flow cannot be computed"}
+            raise VideoError(f"frame size changes mid-video ({sorted(shapes)}), so flow cannot be computed")
         height, width = Image.open(io.BytesIO(jpegs[0])).size[::-1]
         record = {
             "path": entry.path,

@@ -63,7 +63,9 @@ def _stream(url: str, dest: Path, progress: bool, desc: str, max_bytes: int | No
         if max_bytes is not None and total is not None and total > max_bytes:
             raise DownloadError(f"{url}: the server announces {total} bytes; this file is at most {max_bytes}.")
         with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress, leave=False) as bar:
-            for chunk in iter(lambda: response.read(_CHUNK if max_bytes is None else min(_CHUNK, max_bytes + 1)), b""):
+            size = _CHUNK if max_bytes is None else min(_CHUNK, max_bytes + 1)
+            read = getattr(response, "read1", response.read)  # what has arrived: the deadline is checked as it comes
+            for chunk in iter(lambda: read(size), b""):
                 out.write(chunk)
                 bar.update(len(chunk))
                 if max_bytes is not None and out.tell() > max_bytes:
