@@ -131,10 +131,22 @@ def export_saved_model(
         target = scratch / "saved_model"
         clip = verification_clip(model, options) if verify else None
         bar.set_postfix_str(steps[0])
-        if keras.backend.backend() == "tensorflow":
-            served = write_saved_model(model, target, options, clip)
-        else:
-            served = write_in_tensorflow_process(model, target, options, clip, scratch, bar)
+        try:
+            if keras.backend.backend() == "tensorflow":
+                served = write_saved_model(model, target, options, clip)
+            else:
+                served = write_in_tensorflow_process(model, target, options, clip, scratch, bar)
+        except OSError as e:  # disk full, a file size limit: nothing is published
+            raise ExportError(
+                f"Writing the SavedModel in {export_dir} failed: {_gist(e)}. Nothing was published."
+            ) from None
+        except Exception as e:
+            if type(e).__name__ not in _TF_WRITE_ERRORS or not type(e).__module__.startswith("tensorflow"):
+                raise
+            raise ExportError(
+                f"Writing the SavedModel in {export_dir} failed: {_gist(e)} (disk full or a file size limit?). "
+                "Nothing was published."
+            ) from None
         bar.update()
         bar.set_postfix_str("verify")
         if clip is not None:
@@ -143,6 +155,23 @@ def export_saved_model(
         final = publish(target, export_dir, version)
         bar.update()
     return final
+
+
+#: TensorFlow's errors for a write that fails (``OutOfRangeError``: "File too large"; ``ResourceExhaustedError``:
+#: no space left; ...).
+_TF_WRITE_ERRORS = (
+    "OutOfRangeError",
+    "ResourceExhaustedError",
+    "UnknownError",
+    "PermissionDeniedError",
+    "InternalError",
+)
+
+
+def _gist(error: BaseException) -> str:
+    """The last part of an error's first line (TensorFlow's start with a long temporary path)."""
+    text = (getattr(error, "message", None) or str(error) or type(error).__name__).strip().splitlines()[0]
+    return text.rsplit("; ", 1)[-1][:200]
 
 
 def _compare(served: np.ndarray, expected) -> None:

@@ -597,3 +597,26 @@ def test_cli_exports_a_whole_model_with_its_labels(tmp_path, capsys):
     assert out[0] == str(tmp_path / "m" / "1") and out[2].endswith("(top 3)")
     assert main(argv) == 2
     assert "(keras-i3d export --labels FILE, one per line)" in capsys.readouterr().err
+
+
+@pytest.mark.backend_independent
+def test_export_onto_a_full_disk_is_one_line_and_publishes_nothing(tmp_path):
+    """Disk-full and file-size errors in export were raw TensorFlow tracebacks."""
+    import resource
+    import signal
+
+    _tiny().save(tmp_path / "tiny.keras")
+    (tmp_path / "labels.txt").write_text("jump\nrun\nsit\n")
+
+    def limit() -> None:  # in the child: writes past 20 kB fail with EFBIG instead of killing it
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_i3d", "export", "--model", str(tmp_path / "tiny.keras"), "--out",
+         str(tmp_path / "out"), "--labels", str(tmp_path / "labels.txt"), "--quiet"],
+        capture_output=True, text=True, preexec_fn=limit, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert len(done.stderr.strip().splitlines()) == 1 and "File too large" in done.stderr
+    assert "Nothing was published." in done.stderr and list((tmp_path / "out").iterdir()) == []
