@@ -54,8 +54,20 @@ def _host_id() -> str:
     return hashlib.sha1(socket.gethostname().encode(), usedforsecurity=False).hexdigest()[:8]
 
 
+#: Temporary names carry the final name; longer names are shortened (a prefix and a hash) so that a
+#: final name up to the file system's 255 bytes still has a temporary name that fits.
+_MAX_TEMP_STEM = 150
+
+
+def _temp_stem(name: str) -> str:
+    if len(name.encode()) <= _MAX_TEMP_STEM:
+        return name
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"{name.encode()[:100].decode(errors='ignore')}~{digest}"
+
+
 def _temp_prefix(name: str) -> str:
-    return f".{name}.{os.getpid()}@{_host_id()}."
+    return f".{_temp_stem(name)}.{os.getpid()}@{_host_id()}."
 
 
 def _pid_alive(pid: int) -> bool:
@@ -93,7 +105,7 @@ def sweep_stale_temps(folder: str | os.PathLike, name: str) -> list[Path]:
         permission) are ignored: sweeping is best effort.
     """
     removed = []
-    for path in Path(folder).glob(f".{glob.escape(name)}.*@*.tmp*"):
+    for path in Path(folder).glob(f".{glob.escape(_temp_stem(name))}.*@*.tmp*"):
         if not is_stale_temp(path):
             continue
         try:

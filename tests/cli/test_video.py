@@ -243,3 +243,16 @@ def test_deepmind_flow_gif_is_flow_not_an_rgb_video(tmp_path, capsys):
     assert status == 0, err
     (video,) = json.loads(out)["videos"]
     assert len(video["windows"]) == 1  # the 79 flow frames as one clip, no TV-L1
+
+
+@pytest.mark.backend_independent
+def test_a_file_system_error_fails_one_video_and_the_run_goes_on(tmp_path, random_weights, capsys):
+    """A name too long for its output ended the whole folder run with rc 2."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "ok.mp4", moving_square(8, 64, 64))
+    write_video(videos / ("x" * 250 + ".mp4"), moving_square(8, 64, 64))  # its .npy would be 258 bytes long
+    status, out, err = run_cli(capsys, "features", videos, "--out", tmp_path / "f", "--weights", random_weights, *FAST)
+    assert status == 1 and "(1 videos, 1 failed)" in out and "File name too long" in err
+    index = json.loads((tmp_path / "f" / "index.json").read_text())
+    assert list(index["videos"]) == ["ok.mp4"] and list(index["failed"]) == ["x" * 250 + ".mp4"]

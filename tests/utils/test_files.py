@@ -1,9 +1,11 @@
 """Atomic writes and hashing."""
 
 import hashlib
+import os
 
 import pytest
 
+from keras_i3d.utils import files
 from keras_i3d.utils.files import atomic_path, git_blob_id, sha256_file, write_text_atomic
 
 pytestmark = pytest.mark.backend_independent
@@ -44,3 +46,15 @@ def test_atomic_path_cleans_up_on_keyboard_interrupt(tmp_path):
         tmp.write_bytes(b"partial")
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+def test_long_names_still_get_temporary_names_that_fit(tmp_path):
+    """Temporary names added ~35 characters, so a 230-character name failed to write at all."""
+    name = "v" * 236 + ".mp4.npy"  # 244 bytes; the file system allows 255
+    with files.atomic_path(tmp_path / name, suffix=".npy") as tmp:
+        assert len(tmp.name.encode()) <= 255
+        tmp.write_bytes(b"data")
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    leftover = tmp_path / (files._temp_prefix(name).replace(str(os.getpid()), "999999999") + "x.tmp.npy")
+    leftover.write_bytes(b"a killed writer's")
+    assert files.sweep_stale_temps(tmp_path, name) == [leftover]
