@@ -6,12 +6,16 @@ import argparse
 import re
 
 
+def _number(text: str, convert):
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid {convert.__name__} value: {text!r}") from None
+
+
 def at_least_one(text: str) -> int:
     """An ``argparse`` type: an int of at least 1 ("must be at least 1; got 0")."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    value = _number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1; got {value}.")
     return value
@@ -19,20 +23,14 @@ def at_least_one(text: str) -> int:
 
 def positive_int(text: str) -> int:
     """An ``argparse`` type: an int above 0 ("must be positive; got 0")."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    value = _number(text, int)
     require_positive_type(value)
     return value
 
 
 def positive_float(text: str) -> float:
     """An ``argparse`` type: a finite number above 0 ("must be positive; got -1.0")."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    value = _number(text, float)
     if not value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number; got {text}.")
     require_positive_type(value)
