@@ -40,6 +40,10 @@ INDEPENDENT_BACKEND ?= tensorflow
 # --dist loadscope keeps a module's tests on one worker, so a module-scoped fixture (the shared
 # SavedModel export, the distributed-training runs) is built once, not once per worker.
 TEST_WORKERS ?= auto
+# DeepMind's rgb_scratch is converted once for every worker and pass (tests/conftest.py: converted_rgb),
+# into this folder, and copied into each session's throw-away Keras cache.
+KERAS_I3D_TEST_SHARED_WEIGHTS ?= $(abspath build/test-shared-weights)
+export KERAS_I3D_TEST_SHARED_WEIGHTS
 JAX_CACHE ?= build/jax-compilation-cache
 TEST_ENV_tensorflow :=
 TEST_ENV_jax := XLA_FLAGS="--xla_backend_optimization_level=0 --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \

@@ -18,6 +18,7 @@ Markers (registered in setup.cfg):
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,10 @@ def _isolated_keras_home(tmp_path_factory):
             os.environ[key] = value
 
 
+#: A folder that xdist workers and passes share for the one conversion (``make test`` sets it).
+SHARED_WEIGHTS_ENV = "KERAS_I3D_TEST_SHARED_WEIGHTS"
+
+
 @pytest.fixture(scope="session")
 def converted_rgb(_isolated_keras_home) -> Path:
     """DeepMind's ``rgb_scratch`` converted once per session into the session's Keras cache.
@@ -120,7 +125,28 @@ def converted_rgb(_isolated_keras_home) -> Path:
         pytest.skip(data_missing_reason())
     from keras_i3d.weights import fetch as pretrained
 
-    return pretrained.resolve_preset("kinetics400_rgb", progress=False)
+    shared = os.environ.get(SHARED_WEIGHTS_ENV)
+    if not shared:
+        return pretrained.resolve_preset("kinetics400_rgb", progress=False)
+    # One conversion for every xdist worker and every pass of `make test`: converted (or verified, a
+    # cache hit) under a lock in the shared folder, then copied into this session's cache.
+    from keras_i3d.utils.jobs import exclusive_folder
+    from tests.support.cache import seed_cache
+
+    root = Path(shared)
+    while True:
+        try:
+            with exclusive_folder(root, "test conversion"):
+                os.environ["KERAS_HOME"] = str(root)
+                try:
+                    converted = pretrained.resolve_preset("kinetics400_rgb", progress=False)
+                finally:
+                    os.environ["KERAS_HOME"] = str(_isolated_keras_home)
+                return seed_cache(converted)
+        except OSError as e:  # another worker converts right now: wait for it
+            if "is being written by another" not in str(e):
+                raise
+            time.sleep(1)
 
 
 @pytest.fixture(scope="session")
