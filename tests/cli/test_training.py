@@ -47,6 +47,7 @@ def test_dataset_command_reports_skipped_videos(videos, tmp_path, capsys):
     assert status == 2 and "--shards must be positive" in err
 
 
+@pytest.mark.backend_independent  # its files and options; each backend trains in tests/training
 def test_finetune_command_writes_model_log_curves_and_checkpoints(videos, tmp_path, capsys):
     data = tmp_path / "ds"
     assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0

@@ -37,6 +37,7 @@ def folder(tmp_path):
     return videos
 
 
+@pytest.mark.backend_independent  # decoding and windows; each backend classifies in test_app
 @pytest.mark.requires_data
 @pytest.mark.large
 def test_classify_a_video_made_from_the_sample_clip(tmp_path, capsys, converted_rgb):

@@ -145,6 +145,7 @@ def test_bad_arguments(small_rgb, kwargs, match):
         inference.predict_video(small_rgb, moving_square(4, 64, 64), progress=False, **kwargs)
 
 
+@pytest.mark.backend_independent  # the windows kept in memory are NumPy, whatever the backend
 def test_memory_stays_flat_over_long_videos(tmp_path, small_rgb):
     """Peak Python/NumPy memory of a 30 s video is that of a 3 s one: only the windows in flight are kept."""
     paths = {seconds: write_video(tmp_path / f"{seconds}.mp4", moving_square(seconds * 25, 48, 64, step=(0, 0)))

@@ -153,6 +153,8 @@ print(json.dumps({
 """
 
 
+@pytest.mark.jax_only  # the backends that must not import TensorFlow (on TensorFlow it is the same path)
+@pytest.mark.torch_only
 def test_fresh_machine_downloads_verifies_converts_and_caches(deepmind_only, fresh_cache, tmp_path):
     """Empty cache, no data folder, TensorFlow unimportable (except on its own backend)."""
     backend = keras.backend.backend()
