@@ -203,5 +203,14 @@ def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
 
 
 def _first_line(error: BaseException) -> str:
+    """The line that says most: Keras' "Could not locate class 'X'" wherever it is in the chain, else the first."""
+    chain, seen = [], error
+    while seen is not None and len(chain) < 5:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for item in chain:
+        for line in str(item).splitlines():
+            if "Could not locate" in line or "Unknown layer" in line:
+                return line.strip()[:300]
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:300]
