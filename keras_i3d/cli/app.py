@@ -19,6 +19,7 @@ import sys
 from keras_i3d.cli.parser import build_parser, debug  # noqa: F401 - build_parser: keras_i3d.cli.build_parser
 from keras_i3d.errors import InputError, KerasI3DError
 from keras_i3d.utils.quiet import quiet_framework_startup
+from keras_i3d.utils.tf_loader import import_tensorflow, tensorflow_installed
 
 
 def command_function(args: argparse.Namespace):
@@ -29,8 +30,10 @@ def command_function(args: argparse.Namespace):
     else:
         with quiet_framework_startup():
             module_object = importlib.import_module(f"keras_i3d.cli.{module}")
-            if "tensorflow" in sys.modules:  # its devices start on first use and log to stderr: now, quietly
-                sys.modules["tensorflow"].config.list_physical_devices()
+        if tensorflow_installed():
+            # Keras imports TensorFlow on any backend (its data adapters) when a model first runs, and
+            # TensorFlow's C++ start-up lines and device start-up go to stderr then: now, quietly.
+            import_tensorflow("keras-i3d")
     return getattr(module_object, name)
 
 

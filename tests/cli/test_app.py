@@ -144,3 +144,17 @@ def test_help_version_presets_and_usage_errors_start_no_framework(argv, status, 
     assert done.returncode == status, done.stderr[-2000:]
     assert expected in (done.stdout if status == 0 else done.stderr)
     assert "blocked by the test" not in done.stderr
+
+
+@pytest.mark.jax_only  # Keras imports TensorFlow (its data adapters) on JAX and PyTorch when a model first runs
+def test_classify_on_another_backend_prints_no_tensorflow_lines(tmp_path, converted_rgb):
+    """`keras-i3d classify` on JAX printed TensorFlow's absl and cudart start-up lines."""
+    import numpy as np
+
+    np.save(tmp_path / "clip.npy", np.zeros((8, 224, 224, 3), "float32"))
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_i3d", "classify", str(tmp_path / "clip.npy"), "--top", "1", "--quiet"],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == "" and len(done.stdout.splitlines()) == 1, done.stderr[-3000:]
