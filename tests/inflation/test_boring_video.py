@@ -49,6 +49,7 @@ def test_resnet50_and_its_inflation_agree_on_a_boring_video():
 
 
 def _conv_chain(frames: int) -> tuple[keras.Model, keras.Model]:
+    keras.utils.set_random_seed(1)  # the tightness check below needs weights under which every frame shows
     inputs = keras.Input((8, 8, 2))
     x = L.Conv2D(3, 3, padding="same", name="a")(inputs)
     x = L.Conv2D(3, 3, padding="same", name="b")(x)
