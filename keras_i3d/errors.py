@@ -2,7 +2,8 @@
 
 Every one derives from `KerasI3DError`, and from the built-in type a caller
 would naturally catch (``ValueError`` for bad or corrupt input, ``OSError``
-for downloads), so ``except ValueError`` keeps working.
+for downloads), so ``except ValueError`` keeps working. `one_line` turns any exception into
+the one line that keras_i3d's own messages quote.
 """
 
 from __future__ import annotations
@@ -85,3 +86,32 @@ class Terminated(KeyboardInterrupt):
     def __init__(self, signum: int):
         super().__init__(f"terminated by signal {signum}")
         self.signum = signum
+
+
+def one_line(error: BaseException, prefer: tuple[str, ...] = (), limit: int = 300) -> str:
+    """The line of ``error`` that says most, for a one-line message that quotes it.
+
+    Args:
+        error: any exception. TensorFlow's ``OpError`` is read through its
+            ``message`` (its ``str`` adds the op's traceback).
+        prefer: phrases (case-insensitive) that make a line the one to quote:
+            the first line holding one, searched in ``error`` and then the
+            exceptions it was raised from or during (five at most). Without
+            such a line, or without ``prefer``, ``error``'s first line.
+        limit: the most characters returned.
+
+    Returns:
+        One stripped line; the exception's class name when it has no text.
+    """
+    chain, seen = [], error
+    while seen is not None and len(chain) < 5:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    texts = [str(getattr(item, "message", None) or item) for item in chain]
+    wanted = [phrase.lower() for phrase in prefer]
+    for text in texts if wanted else ():
+        for line in text.splitlines():
+            if any(phrase in line.lower() for phrase in wanted):
+                return line.strip()[:limit]
+    lines = [line.strip() for line in texts[0].splitlines() if line.strip()]
+    return (lines[0] if lines else type(error).__name__)[:limit]

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_i3d.errors import InputError
+from keras_i3d.errors import InputError, one_line
 from keras_i3d.model import clip_checks
 from keras_i3d.model.architecture import (
     DEFAULT_KERNEL_INITIALIZER,
@@ -21,6 +21,9 @@ from keras_i3d.model.architecture import (
 from keras_i3d.model.i3d_model import I3DModel
 from keras_i3d.weights.load import load_weights
 from keras_i3d.weights.spec import WeightsSpec, check_fits, describe
+
+#: What Keras says when a saved model names a class it does not know: the line a user needs.
+_CLASS_NOT_FOUND = ("Could not locate", "Unknown layer")
 
 
 def _validate_input_shape(input_shape, channels: int | None) -> tuple:
@@ -197,20 +200,10 @@ def load_model(path: str | os.PathLike, **kwargs) -> keras.Model:
     except ValueError as e:
         if "safe_mode" in str(e) or "safe mode" in str(e):
             raise  # Keras' own refusal of code in the file, as Keras words it
-        raise ValueError(f"{path} is not a Keras model keras_i3d can load: {_first_line(e)}") from e
+        raise ValueError(f"{path} is not a Keras model keras_i3d can load: {_gist(e)}") from e
     except (TypeError, KeyError, AttributeError, IndexError) as e:  # a crafted or foreign config
-        raise ValueError(f"{path} is not a Keras model keras_i3d can load: {_first_line(e)}") from e
+        raise ValueError(f"{path} is not a Keras model keras_i3d can load: {_gist(e)}") from e
 
 
-def _first_line(error: BaseException) -> str:
-    """The line that says most: Keras' "Could not locate class 'X'" wherever it is in the chain, else the first."""
-    chain, seen = [], error
-    while seen is not None and len(chain) < 5:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    for item in chain:
-        for line in str(item).splitlines():
-            if "Could not locate" in line or "Unknown layer" in line:
-                return line.strip()[:300]
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:300]
+def _gist(error: BaseException) -> str:
+    return one_line(error, prefer=_CLASS_NOT_FOUND)

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from keras_i3d.errors import ExportError
+from keras_i3d.errors import ExportError, one_line
 from keras_i3d.model.architecture import LOGITS_LAYER
 from keras_i3d.serving.options import (
     ServingOptions,
@@ -170,8 +170,7 @@ _TF_WRITE_ERRORS = (
 
 def _gist(error: BaseException) -> str:
     """The last part of an error's first line (TensorFlow's start with a long temporary path)."""
-    text = (getattr(error, "message", None) or str(error) or type(error).__name__).strip().splitlines()[0]
-    return text.rsplit("; ", 1)[-1][:200]
+    return one_line(error).rsplit("; ", 1)[-1][:200]
 
 
 def _compare(served: np.ndarray, expected) -> None:

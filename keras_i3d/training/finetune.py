@@ -15,7 +15,7 @@ from pathlib import Path
 
 import keras
 
-from keras_i3d.errors import DatasetError, MissingExtraError
+from keras_i3d.errors import DatasetError, MissingExtraError, one_line
 from keras_i3d.model.architecture import FREEZE_UNTIL_ENDPOINT
 from keras_i3d.training.data import clip_dataset, dataset_info
 from keras_i3d.training.defaults import (  # noqa: F401 - re-exported
@@ -129,11 +129,8 @@ def describe_damage(files, error: BaseException) -> str:
             for _ in tf.data.TFRecordDataset(path):
                 pass
         except tf.errors.OpError as e:
-            reason = (e.message or type(e).__name__).strip().splitlines()[0]
-            return f"{path} is damaged ({reason}): rewrite it with `keras-i3d dataset` or remove it."
-    lines = [line for line in str(error).strip().splitlines() if line.strip()]
-    gist = next((line for line in lines if "label" in line.lower()), lines[0] if lines else type(error).__name__)
-    return f"Reading the dataset failed during training: {gist.strip()[:300]}"
+            return f"{path} is damaged ({one_line(e)}): rewrite it with `keras-i3d dataset` or remove it."
+    return f"Reading the dataset failed during training: {one_line(error, prefer=('label',))}"
 
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from keras_i3d import presets as presets_lib
-from keras_i3d.errors import DownloadError
+from keras_i3d.errors import DownloadError, one_line
 from keras_i3d.utils import paths
 from keras_i3d.utils.download import download_file
 from keras_i3d.utils.files import git_blob_id, scratch_dir
@@ -130,15 +130,10 @@ def fetch_file(relative: str, progress: bool = True) -> Path:
         data_dir = paths.find_data_dir()
         where = f"${paths.DATA_ENV}={data_dir}" if data_dir else f"${paths.DATA_ENV} unset"
         raise DownloadError(
-            f"DeepMind's {relative} is not local ({where}) and could not be downloaded: {_first_line(e)}\n"
+            f"DeepMind's {relative} is not local ({where}) and could not be downloaded: {one_line(e)}\n"
             f"To fix: point ${paths.DATA_ENV} at a copy of DeepMind's data/ folder, or on a connected machine run "
             f"`keras-i3d download --samples` and copy {paths.cache_dir()} here."
         ) from None
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def sample_clip(stream: str = "rgb", progress: bool = True) -> Path:
