@@ -30,11 +30,16 @@ def command_function(args: argparse.Namespace):
     else:
         with quiet_framework_startup():
             module_object = importlib.import_module(f"keras_i3d.cli.{module}")
-        if tensorflow_installed():
+        if _runs_a_model(args) and tensorflow_installed():
             # Keras imports TensorFlow on any backend (its data adapters) when a model first runs, and
             # TensorFlow's C++ start-up lines and device start-up go to stderr then: now, quietly.
             import_tensorflow("keras-i3d")
     return getattr(module_object, name)
+
+
+def _runs_a_model(args: argparse.Namespace) -> bool:
+    """False for the commands that never run a Keras model: `flow`, `download --data-dir` (no TensorFlow start-up)."""
+    return args.run[1] != "_cmd_flow" and not (args.run[1] == "_cmd_download" and getattr(args, "data_dir", None))
 
 
 def main(argv: list[str] | None = None) -> int:

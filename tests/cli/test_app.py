@@ -118,6 +118,9 @@ def test_unknown_subcommand_exits():
         cli.main(["frobnicate"])
 
 
+RUN_MAIN = "import sys\nfrom keras_i3d.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+
+
 @pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("argv", "status", "expected"),
@@ -135,9 +138,7 @@ def test_unknown_subcommand_exits():
 )
 def test_help_version_presets_and_usage_errors_start_no_framework(argv, status, expected):
     """They took 7-9 s each: the framework was imported before the arguments were read."""
-    script = blocking.script_prefix("keras", "tensorflow", "jax", "torch", "numpy") + (
-        "import sys\nfrom keras_i3d.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-    )
+    script = blocking.script_prefix("keras", "tensorflow", "jax", "torch", "numpy") + RUN_MAIN
     done = subprocess.run(
         [sys.executable, "-c", script, *argv], capture_output=True, text=True, cwd=REPO_ROOT, check=False, timeout=60
     )
@@ -158,3 +159,16 @@ def test_classify_on_another_backend_prints_no_tensorflow_lines(tmp_path, conver
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr == "" and len(done.stdout.splitlines()) == 1, done.stderr[-3000:]
+
+
+@pytest.mark.backend_independent
+def test_flow_starts_no_tensorflow(tmp_path):
+    """Every command imported TensorFlow (~3 s) for a model; `flow` runs none (OpenCV's TV-L1)."""
+    script = blocking.script_prefix("tensorflow") + RUN_MAIN
+    done = subprocess.run(
+        [sys.executable, "-c", script, "flow", str(tmp_path / "missing.mp4")],
+        capture_output=True, text=True, cwd=REPO_ROOT, check=False, timeout=120,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+    )  # fmt: skip
+    assert done.returncode == 1 and "missing.mp4" in done.stderr, done.stderr[-2000:]
+    assert "blocked by the test" not in done.stderr
