@@ -13,6 +13,7 @@ end), 2 anything else (arguments, weights, output paths), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 
@@ -42,12 +43,19 @@ def _runs_a_model(args: argparse.Namespace) -> bool:
     return args.run[1] != "_cmd_flow" and not (args.run[1] == "_cmd_download" and getattr(args, "data_dir", None))
 
 
+def _progress_hidden():
+    from keras_i3d.utils import progress  # noqa: PLC0415 - tqdm: not needed for help or usage errors
+
+    return progress.hidden()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs ``keras-i3d``; returns the exit status."""
     args = build_parser().parse_args(argv)
     args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
-        return command_function(args)(args)
+        with _progress_hidden() if getattr(args, "quiet", False) else contextlib.nullcontext():
+            return command_function(args)(args)  # --quiet: no bar at all, a first-use conversion's too
     except InputError as e:  # an input file could not be processed
         debug(args)
         print(f"keras-i3d: error: {e}", file=sys.stderr)

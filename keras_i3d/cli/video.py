@@ -17,7 +17,6 @@ from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
     import numpy as np
-    from tqdm.auto import tqdm
 
     from keras_i3d import presets as presets_lib
     from keras_i3d.cli.common import SIZE_HINT, model_for, network_identity
@@ -27,6 +26,7 @@ with quiet_framework_startup():
     from keras_i3d.model.clip_checks import check_clip
     from keras_i3d.model.fusion import fuse_for_inference
     from keras_i3d.utils import files, jobs
+    from keras_i3d.utils.progress import bar as progress_bar
     from keras_i3d.video.decode import (
         VIDEO_SUFFIXES,
         check_video_file,
@@ -145,7 +145,7 @@ def _for_each_input(args: argparse.Namespace, work, exclude: Path | None = None)
         work(files[0], not args.quiet)
         return 0
     failed = []
-    for path in tqdm(files, unit="video", desc=folder.name, disable=args.quiet, leave=False):
+    for path in progress_bar(files, progress=not args.quiet, unit="video", desc=folder.name, leave=False):
         try:
             work(path, False)
         except DownloadError:  # the network's weights, not this file

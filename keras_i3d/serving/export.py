@@ -27,7 +27,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from tqdm.auto import tqdm
 
 from keras_i3d.errors import ExportError, one_line
 from keras_i3d.model.architecture import LOGITS_LAYER
@@ -43,6 +42,7 @@ from keras_i3d.serving.publish import check_version_free, check_version_number, 
 from keras_i3d.serving.route import write_in_tensorflow_process
 from keras_i3d.serving.signatures import write_saved_model
 from keras_i3d.utils.files import ensure_writable_dir, scratch_dir
+from keras_i3d.utils.progress import bar as progress_bar
 from keras_i3d.utils.tf_loader import SERVING_EXTRA, import_tensorflow, tensorflow_installed
 
 #: Largest relative difference (to the largest logit) allowed between the SavedModel and the model.
@@ -125,7 +125,7 @@ def export_saved_model(
     if keras.backend.backend() != "tensorflow":
         steps.insert(0, f"save for TensorFlow ({keras.backend.backend()})")
     with (
-        tqdm(total=len(steps), desc="export", unit="step", disable=not progress, leave=False) as bar,
+        progress_bar(total=len(steps), progress=progress, desc="export", unit="step", leave=False) as bar,
         scratch_dir(export_dir, "saved_model") as scratch,
     ):
         target = scratch / "saved_model"

@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 from keras_i3d.errors import DatasetError, FileAccessError, KerasI3DError, VideoError
 from keras_i3d.preprocessing import SHORT_SIDE, resize_short_side, resized_shape
 from keras_i3d.training import record_format as rf
 from keras_i3d.utils.files import atomic_path, ensure_writable_dir, write_json_atomic, write_text_atomic
 from keras_i3d.utils.jobs import is_inside
+from keras_i3d.utils.progress import bar as progress_bar
 from keras_i3d.utils.tf_loader import import_tensorflow
 from keras_i3d.version import __version__
 from keras_i3d.video.decode import DEFAULT_FPS, VIDEO_SUFFIXES, iter_frames
@@ -528,12 +528,12 @@ def write_dataset(
     start = time.monotonic()
     executor = _executor(min(workers, max(1, sum(len(s) for _, s in todo))))
     try:
-        with tqdm(
+        with progress_bar(
             total=len(entries),
             initial=sum(s["videos"] + len(s["skipped"]) for s in summaries.values() if s),
             unit="video",
             desc=f"dataset {out_dir.name}",
-            disable=not progress,
+            progress=progress,
         ) as bar:
             results = _encoded([(e, options) for _, shard in todo for e in shard], executor)
             for name, shard in todo:

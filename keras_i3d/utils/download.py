@@ -10,10 +10,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from keras_i3d.errors import DownloadError
 from keras_i3d.utils.files import atomic_path, git_blob_id, sha256_file
+from keras_i3d.utils.progress import bar as progress_bar
 
 _CHUNK = 1 << 20
 #: Seconds to wait for a connection or for the next chunk.
@@ -62,7 +61,7 @@ def _stream(url: str, dest: Path, progress: bool, desc: str, max_bytes: int | No
         total = int(response.headers.get("Content-Length") or 0) or None
         if max_bytes is not None and total is not None and total > max_bytes:
             raise DownloadError(f"{url}: the server announces {total} bytes; this file is at most {max_bytes}.")
-        with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress, leave=False) as bar:
+        with progress_bar(total=total, progress=progress, unit="B", unit_scale=True, desc=desc, leave=False) as bar:
             size = _CHUNK if max_bytes is None else min(_CHUNK, max_bytes + 1)
             read = getattr(response, "read1", response.read)  # what has arrived: the deadline is checked as it comes
             for chunk in iter(lambda: read(size), b""):

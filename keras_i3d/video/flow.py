@@ -27,13 +27,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from keras_i3d.errors import FileAccessError, VideoError
 from keras_i3d.preprocessing import SHORT_SIDE, resize_short_side
 from keras_i3d.utils.files import ensure_writable_dir, sha256_file
 from keras_i3d.utils.npy_stream import npy_stream
 from keras_i3d.utils.paths import keras_home
+from keras_i3d.utils.progress import bar as progress_bar
 from keras_i3d.video.decode import DEFAULT_FPS, iter_frames, probe_video, require_extra
 
 try:  # the [video] extra (opencv-contrib-python-headless)
@@ -251,7 +251,7 @@ def video_flow(
 
 def _progress(flows: Iterator[np.ndarray], info, fps: float, progress: bool, path: Path) -> Iterator[np.ndarray]:
     total = max(int(round(info.duration * fps)) - 1, 0) if info.duration else None
-    with tqdm(total=total, unit="pair", desc=f"TV-L1 {path.name}", disable=not progress, leave=False) as bar:
+    with progress_bar(total=total, progress=progress, unit="pair", desc=f"TV-L1 {path.name}", leave=False) as bar:
         for flow in flows:
             bar.update(1)
             yield flow

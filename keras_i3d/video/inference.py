@@ -24,12 +24,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from tqdm.auto import tqdm
 
 from keras_i3d.errors import InputError
 from keras_i3d.model.architecture import LOGITS_LAYER, STREAM_SCOPES, VALID_ENDPOINTS
 from keras_i3d.preprocessing import SHORT_SIDE, load_labels, preprocess_frames, preprocess_input
 from keras_i3d.presets import DATASET_CLASSES, STREAM_CHANNELS
+from keras_i3d.utils.progress import bar as progress_bar
 from keras_i3d.video.decode import DEFAULT_FPS, iter_frames, probe_video
 from keras_i3d.video.flow import TVL1, iter_flow, video_flow
 
@@ -487,7 +487,7 @@ def _run_windows(windows: dict, runners: dict, batch_size: int, n_windows, progr
                 outputs[stream].setdefault(name, []).append(np.asarray(keras.ops.convert_to_numpy(value)))
             clips.clear()
 
-    with tqdm(total=n_windows, unit="window", desc=desc, disable=not progress, leave=False) as bar:
+    with progress_bar(total=n_windows, progress=progress, unit="window", desc=desc, leave=False) as bar:
         for items in zip(*windows.values(), strict=True):
             start, end, clip = items[0]
             if start == "total":

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from tqdm.auto import tqdm
 
 from keras_i3d import presets as presets_lib
 from keras_i3d.errors import ConversionError, DownloadError
@@ -33,6 +32,7 @@ from keras_i3d.model.architecture import FIRST_CONV_SCOPE, LOGITS_CONV_SCOPE, sc
 from keras_i3d.preprocessing import decode_predictions, preprocess_input
 from keras_i3d.utils import paths
 from keras_i3d.utils.files import ensure_writable_file
+from keras_i3d.utils.progress import bar as progress_bar
 from keras_i3d.video.decode import flow_from_gif, read_gif
 from keras_i3d.weights import deepmind as deepmind_data
 from keras_i3d.weights.files import check_weights_filename, weights_digest, write_weights
@@ -165,8 +165,8 @@ def read_checkpoint(checkpoint: str | os.PathLike, progress: bool = True) -> Che
     scopes = set()
     ignored = []
     names = sorted(bundle.entries)
-    for name in tqdm(
-        names, desc=f"Reading {prefix.parent.name or prefix}", unit="var", disable=not progress, leave=False
+    for name in progress_bar(
+        names, progress=progress, desc=f"Reading {prefix.parent.name or prefix}", unit="var", leave=False
     ):
         split = _split_name(name)
         if split is None:
