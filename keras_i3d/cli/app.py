@@ -19,6 +19,7 @@ import sys
 
 from keras_i3d.cli.parser import build_parser, debug  # noqa: F401 - build_parser: keras_i3d.cli.build_parser
 from keras_i3d.errors import InputError, KerasI3DError
+from keras_i3d.utils import progress
 from keras_i3d.utils.quiet import quiet_framework_startup
 from keras_i3d.utils.tf_loader import import_tensorflow, tensorflow_installed
 
@@ -43,18 +44,12 @@ def _runs_a_model(args: argparse.Namespace) -> bool:
     return args.run[1] != "_cmd_flow" and not (args.run[1] == "_cmd_download" and getattr(args, "data_dir", None))
 
 
-def _progress_hidden():
-    from keras_i3d.utils import progress  # noqa: PLC0415 - tqdm: not needed for help or usage errors
-
-    return progress.hidden()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Runs ``keras-i3d``; returns the exit status."""
     args = build_parser().parse_args(argv)
     args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
-        with _progress_hidden() if getattr(args, "quiet", False) else contextlib.nullcontext():
+        with progress.hidden() if getattr(args, "quiet", False) else contextlib.nullcontext():
             return command_function(args)(args)  # --quiet: no bar at all, a first-use conversion's too
     except InputError as e:  # an input file could not be processed
         debug(args)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 _SHOWN = contextvars.ContextVar("keras_i3d_progress_bars_shown", default=True)
 
@@ -35,4 +37,6 @@ def bar(iterable: Iterable | None = None, *, progress: bool = True, **options) -
         progress: the caller's request to show it.
         **options: tqdm's options (``total``, ``desc``, ``unit``, ``leave``, ...).
     """
+    from tqdm.auto import tqdm  # noqa: PLC0415 - not on the CLI's path to --help (keras_i3d.cli.app imports hidden)
+
     return tqdm(iterable, disable=not (progress and _SHOWN.get()), **options)

@@ -408,7 +408,7 @@ def test_grpc_client_calls_predict():
 @pytest.mark.jax_only
 @pytest.mark.torch_only
 def test_export_route_of_this_backend(tmp_path):
-    """From JAX or PyTorch: an I3D and a tiny labelled model exported, served by TensorFlow alone, same logits.
+    """From JAX or PyTorch: an I3D with its labels exported, served by TensorFlow alone, same logits.
 
     (On TensorFlow the shared ``served`` export above covers this, with DeepMind's weights.)
     """
@@ -417,9 +417,7 @@ def test_export_route_of_this_backend(tmp_path):
     rng = np.random.default_rng(11)
     i3d = keras_i3d.I3D(weights=None, input_shape=(None, 32, 32, 3), classes=5, classifier_activation=None)
     i3d_dir = export.export_saved_model(i3d, tmp_path / "i3d", labels=list("abcde"), top_k=2)
-    tiny = _tiny()
-    tiny_dir = export.export_saved_model(tiny, tmp_path / "tiny", labels=["jump", "run", "sit"], top_k=2)
-    assert i3d_dir == tmp_path / "i3d" / "1" and tiny_dir == tmp_path / "tiny" / "1"
+    assert i3d_dir == tmp_path / "i3d" / "1"
     work = tmp_path / "inputs"
     work.mkdir()
     clip = rng.uniform(-1, 1, (1, 8, 32, 32, 3)).astype(np.float32)
@@ -429,16 +427,16 @@ def test_export_route_of_this_backend(tmp_path):
     runs = [
         {"name": "i3d_default", "saved_model": str(i3d_dir), "signature": "serving_default",
          "inputs": {"clips": str(work / "clip.npy")}},
-        {"name": "tiny_classify", "saved_model": str(tiny_dir), "signature": "classify",
+        {"name": "i3d_classify", "saved_model": str(i3d_dir), "signature": "classify",
          "inputs": {"frames": str(work / "frames.npy")}},
     ]  # fmt: skip
     results = _run_checker(tmp_path, runs)
     assert results["imported"] == []
     assert _relative_error(results["i3d_default"]["outputs"]["logits"], _logits(i3d, clip)) <= 1e-4
-    outputs = results["tiny_classify"]["outputs"]
-    expected = _logits(tiny, preprocess_frames(frames, size=32, short_side=37))
+    outputs = results["i3d_classify"]["outputs"]
+    expected = _logits(i3d, preprocess_frames(frames, size=32, short_side=37))
     assert _relative_error(outputs["logits"], expected) <= 1e-4
-    assert len(outputs["labels"][0]) == 2 and set(outputs["labels"][0]) <= {"jump", "run", "sit"}
+    assert len(outputs["labels"][0]) == 2 and set(outputs["labels"][0]) <= set("abcde")
 
 
 # -- versions, atomicity, arguments ------------------------------------------------------------------------
