@@ -38,6 +38,12 @@ def inception():
     return model_2d, inflate(model_2d)
 
 
+# Tests marked "backend-independent subject" run on PyTorch only (the quickest backend; CI budget): their
+# subject is the NumPy weight mapping and the inflation rules, the same on every backend; each backend
+# builds and runs inflated models in test_inflated_inception_contract, the MobileNetV3Small case and the
+# layer zoo below.
+
+
 # -- kernels ------------------------------------------------------------------
 
 
@@ -57,6 +63,7 @@ def test_inflate_kernel_repeats_and_divides():
 # -- Inception-v1 -> I3D ---------------------------------------------------------
 
 
+@pytest.mark.torch_only  # backend-independent subject (see the note above)
 def test_inception_v1_inflates_to_exactly_i3d_and_loads_into_it(inception, tmp_path):
     _, model_3d = inception
     assert i3d_differences(model_3d) == []
@@ -89,6 +96,7 @@ def test_inception_v1_inflates_to_exactly_i3d_and_loads_into_it(inception, tmp_p
     assert set(I3D_TIME_KERNELS) == set(model_3d.inflation.time_kernels)
 
 
+@pytest.mark.torch_only  # backend-independent subject (see the note above)
 def test_i3d_differences_notice_another_geometry(inception):
     model_2d, _ = inception
     other = inflate(model_2d, time_strides={"MaxPool3d_2a_3x3": 2})
@@ -113,6 +121,7 @@ def test_inflated_inception_has_upstream_rgb_imagenet_layout(inception, tmp_path
         model_3d.set_weights(saved)
 
 
+@pytest.mark.torch_only  # backend-independent subject (see the note above)
 @pytest.mark.requires_data
 @pytest.mark.large
 def test_inflated_inception_with_rgb_scratch_reproduces_the_reference_logits():
@@ -135,6 +144,7 @@ def _load_inflated(weights):
     return load_inflated(weights)
 
 
+@pytest.mark.torch_only  # backend-independent subject (see the note above)
 def test_inflated_resnet50_contract(tmp_path):
     model_2d = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3), classes=10)
     helpers.randomize_batch_norm(model_2d)
@@ -285,6 +295,7 @@ def test_nested_models_inflate_whole():
 # -- choices and errors --------------------------------------------------------------
 
 
+@pytest.mark.torch_only  # backend-independent subject (see the note above)
 def test_default_time_kernels_and_strides():
     model_3d = inflate(keras.applications.MobileNetV2(weights=None, alpha=0.35, input_shape=(32, 32, 3)))
     kernels = model_3d.inflation.time_kernels

@@ -110,6 +110,9 @@ def test_frames_array_and_prepared_clips(small_rgb):
     np.testing.assert_allclose(clip.logits[0], result.logits[0], atol=1e-4)
 
 
+# On PyTorch only (the quickest; CI budget): windows, flow cache and sums are NumPy and OpenCV, the same on
+# every backend; each backend runs a two-stream model in tests/applications/test_two_stream.py.
+@pytest.mark.torch_only
 def test_two_stream_video_logits_are_the_sum(tmp_path):
     keras.utils.set_random_seed(3)
     model = TwoStreamI3D(rgb_weights=None, flow_weights=None, classifier_activation=None, size=64)
