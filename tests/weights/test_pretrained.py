@@ -153,7 +153,8 @@ print(json.dumps({
 """
 
 
-@pytest.mark.jax_only  # the backends that must not import TensorFlow (on TensorFlow it is the same path)
+# On PyTorch, a backend that must not import TensorFlow (the path is the same on every backend: downloading,
+# verifying and converting are NumPy; JAX imports no TensorFlow either, tests/cli/test_app.py). CI budget.
 @pytest.mark.torch_only
 def test_fresh_machine_downloads_verifies_converts_and_caches(deepmind_only, fresh_cache, tmp_path):
     """Empty cache, no data folder, TensorFlow unimportable (except on its own backend)."""
