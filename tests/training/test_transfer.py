@@ -41,6 +41,8 @@ def test_layer_endpoints():
     assert layer_endpoint("my_dense") is None
 
 
+# Graph surgery and weight copies, the same on every backend (each trains in the tests below); CI budget.
+@pytest.mark.torch_only
 def test_replace_head_keeps_backbone_weights():
     base = I3D(weights=None, classes=7, input_shape=(None, SIZE, SIZE, 3))
     before = _values(base.get_layer("Mixed_5c_Branch_0_Conv3d_0a_1x1_conv_3d").weights)

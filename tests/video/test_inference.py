@@ -101,6 +101,8 @@ def test_short_video_gives_one_loop_padded_window(tmp_path, small_rgb):
     assert result.loop_padded and len(result.starts) == 1 and result.ends[0] == pytest.approx(0.2)
 
 
+# Windows and preprocessing are NumPy (each backend runs predict_video in the tests above); CI budget.
+@pytest.mark.torch_only
 def test_frames_array_and_prepared_clips(small_rgb):
     frames = moving_square(20, 64, 64)
     result = inference.predict_video(small_rgb, frames, clip_frames=8, stride=8, resize=False, progress=False)

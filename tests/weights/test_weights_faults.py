@@ -5,6 +5,10 @@ Nothing corrupt is trusted, nothing half-written stays.
 Numbers refer to the findings of the hardening issue (items 4, 6, 10, 11). After
 each failure the test lists the folders involved: nothing may be left there.
 Conversion faults: ``test_conversion_faults.py``; atomic files: ``tests/utils/test_files_faults.py``.
+
+The tests that load weights into a model run on PyTorch only (the quickest backend; CI budget): what
+they check is how files, digests and caches are handled, NumPy and h5py on every backend; each
+backend loads weights into models in tests/applications (presets, weights files, legacy files).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def _drop_sidecar_and_preset(path: Path) -> None:
     drop_from_config(path, "preset")  # not a registered preset any more: only the config's digest is left
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 @pytest.mark.requires_data
 @pytest.mark.parametrize(
     "forge,match",
@@ -75,6 +80,7 @@ def test_corrupted_weights_file_fails_the_most_trusted_digest(converted_rgb, tmp
         keras_i3d.I3D(weights=str(path))
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 @pytest.mark.requires_data
 def test_cache_with_forged_sidecar_is_discarded_and_rebuilt(converted_rgb, fresh_cache):
     path = copy_weights(converted_rgb, fresh_cache)
@@ -86,6 +92,7 @@ def test_cache_with_forged_sidecar_is_discarded_and_rebuilt(converted_rgb, fresh
     assert temp_files(fresh_cache) == []
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 @pytest.mark.parametrize(
     "config,match",
     [
@@ -107,6 +114,7 @@ def test_configs_with_bad_fields_name_the_file(converted_rgb, tmp_path, config, 
         keras_i3d.I3D(weights=str(path))
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 @pytest.mark.requires_data
 def test_config_that_contradicts_the_tensors_gets_a_short_message(converted_rgb, tmp_path):
     path = copy_weights(converted_rgb, tmp_path)
@@ -133,6 +141,7 @@ def test_mirror_file_that_is_not_hdf5_is_never_cached(fresh_cache, no_local_data
     assert helpers.files_under(fresh_cache) == []
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 @pytest.mark.requires_data
 def test_cache_file_that_is_not_hdf5_is_discarded(fresh_cache, tmp_path):
     path = fresh_cache / "i3d_kinetics400_rgb.weights.h5"
@@ -144,6 +153,7 @@ def test_cache_file_that_is_not_hdf5_is_discarded(fresh_cache, tmp_path):
     assert again == path and path.stat().st_size > 1_000_000
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 def test_interrupted_overwrite_leaves_the_old_file_consistent(tmp_path, monkeypatch):
     from keras_i3d.model.architecture import weights_holder
     from keras_i3d.weights import files as weights_files
@@ -168,6 +178,7 @@ def test_interrupted_overwrite_leaves_the_old_file_consistent(tmp_path, monkeypa
 # -- 10. damaged checkpoints: a sentence, and the other ways are still tried --
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 @pytest.mark.requires_data
 def test_damaged_local_checkpoint_falls_through_with_reasons(tmp_path, fresh_cache, monkeypatch):
     data = tmp_path / "data" / "checkpoints" / "rgb_scratch"
@@ -205,6 +216,7 @@ def test_keras_home_under_a_regular_file(tmp_path, monkeypatch):
         pretrained.resolve_preset("kinetics400_rgb", progress=False)
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 def test_cache_entry_that_is_a_directory(fresh_cache):
     (fresh_cache / "i3d_kinetics400_rgb.weights.h5").mkdir(parents=True)
     with pytest.raises(WeightsError, match="is a directory, not a weights file; remove it"):
@@ -231,6 +243,7 @@ def test_urls_that_are_not_urls(fresh_cache, no_local_data, monkeypatch, variabl
     assert temp_files(fresh_cache) == []
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 @pytest.mark.requires_data
 def test_read_only_keras_home_with_a_valid_cache_is_used(converted_rgb, fresh_cache, monkeypatch):
     copy_weights(converted_rgb, fresh_cache)
@@ -241,6 +254,7 @@ def test_read_only_keras_home_with_a_valid_cache_is_used(converted_rgb, fresh_ca
         pretrained.resolve_preset("kinetics600_rgb", progress=False)
 
 
+@pytest.mark.torch_only  # file handling, the same on every backend (see the module docstring)
 def test_weights_digest_is_unchanged_by_the_input_check_layer():
     """The in-graph check has no variables: weights files and digests stay as they were."""
     from keras_i3d.model.architecture import weights_holder
