@@ -125,9 +125,10 @@ def main() -> None:
         key = (bn if bn != "sync" else "trainable", steps)
         if key not in one_device:
             model = build(None, key[0])
+            initial_list = model.get_weights()  # before training changes them
             initial = to_numpy({v.path: v.value for v in model.weights})
-            one_device[key] = (model.get_weights(), initial, {v.path for v in model.trainable_weights})
-            one_device[key] += (to_numpy(train(model, steps)),)
+            trainable = {v.path for v in model.trainable_weights}
+            one_device[key] = (initial_list, initial, trainable, to_numpy(train(model, steps)))
         initial_list, initial, trainable, single = one_device[key]
         with distribute.distribution_scope(keras.distribution.list_devices()[: args.replicas]):
             replicas = distribute.replica_count()
