@@ -40,8 +40,8 @@ def command_function(args: argparse.Namespace):
 
 
 def _runs_a_model(args: argparse.Namespace) -> bool:
-    """False for the commands that never run a Keras model: `flow`, `download --data-dir` (no TensorFlow start-up)."""
-    return args.run[1] != "_cmd_flow" and not (args.run[1] == "_cmd_download" and getattr(args, "data_dir", None))
+    """False where no Keras model runs: a command declaring ``runs_a_model=False``, or ``download --data-dir``."""
+    return getattr(args, "runs_a_model", True) and not getattr(args, "data_dir", None)
 
 
 def main(argv: list[str] | None = None) -> int:

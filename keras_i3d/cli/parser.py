@@ -190,7 +190,7 @@ def add_video_commands(sub) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=("video", "_cmd_flow"))
+    p.set_defaults(run=("video", "_cmd_flow"), runs_a_model=False)  # OpenCV only: TensorFlow stays unstarted
 
 
 def add_export_command(sub) -> None:
