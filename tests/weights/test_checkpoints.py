@@ -208,7 +208,7 @@ def test_weights_conversion_tool_checks_parity(tmp_path):
 
 @pytest.mark.backend_independent
 @pytest.mark.parametrize("tool", ["weights_conversion", "cli"])
-def test_failed_validation_publishes_nothing(tmp_path, tool):
+def test_failed_validation_publishes_nothing(tmp_path, tool, monkeypatch):
     """Validate first, publish after: a parity failure leaves no file, on both entry points."""
     data = helpers.data_dir()
     out = tmp_path / "k400.weights.h5"
@@ -216,7 +216,14 @@ def test_failed_validation_publishes_nothing(tmp_path, tool):
             "--output", str(out), "--tolerance", "1e-12"]  # fmt: skip
     if tool == "cli":
         from keras_i3d import cli
+        from keras_i3d.weights import checkpoints
 
+        # The real check fails on the tool's entry point; here the same failure, without running the clip again.
+        def failing_check(model, preset, tolerance, progress=False):
+            assert tolerance == 1e-12 and preset.name == "kinetics400_rgb"
+            raise checkpoints.ConversionError(f"Parity check failed for {preset.name}: max |logits - reference| ...")
+
+        monkeypatch.setattr(checkpoints, "validate_on_sample_clip", failing_check)
         status = cli.main(["convert", *args])
     else:
         from weights_conversion.__main__ import main
