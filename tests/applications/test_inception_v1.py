@@ -11,6 +11,10 @@ from keras_i3d.errors import WeightsError
 from tests.support import helpers
 
 
+# Not on JAX (CI budget: its eager call compiles op by op, ~50 s on 2 cores): JAX builds and runs
+# Inception-v1 in test_input_tensor_and_free_sizes and in tests/inflation, and runs I3D's contract.
+@pytest.mark.tf_only
+@pytest.mark.torch_only
 def test_builder_contract(tmp_path):
     model = InceptionV1(classes=7, input_shape=(64, 64, 3))
     helpers.randomize_batch_norm(model)

@@ -194,6 +194,9 @@ def test_saved_model_keeps_its_checks(flexible, tmp_path):
         restored.predict(np.zeros((1, 2, 8, 8, 3), "float32"), verbose=0)
 
 
+# Registering I3DModel for loading is Python (each backend loads a saved fine-tuned model in a fresh process in
+# tests/cli/test_training.py): once, on PyTorch (CI budget).
+@pytest.mark.torch_only
 def test_saved_model_loads_in_a_fresh_process(flexible, tmp_path):
     flexible.save(tmp_path / "i3d.keras")
     code = f"import keras_i3d; print(type(keras_i3d.load_model({str(tmp_path / 'i3d.keras')!r})).__name__)"

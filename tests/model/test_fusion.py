@@ -65,6 +65,10 @@ def test_fused_model_computes_the_same_logits_and_endpoints(model, implementatio
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) and model.trainable
 
 
+# Not on JAX (CI budget: its eager call compiles the fused graph op by op, ~50 s): JAX runs fused models
+# compiled, above and in tests/applications/test_parity.py; the layers' configs are Python.
+@pytest.mark.tf_only
+@pytest.mark.torch_only
 def test_fused_model_keeps_the_model_contract(model, tmp_path):
     fused = fuse_for_inference(model, "frames")
     helpers.run_model_test(fused, (6, 64, 64, 3), (400,), tmp_path, batch_size=1)
@@ -113,6 +117,8 @@ def test_separable_max_pooling_is_exactly_max_pooling(pool, strides, padding, sh
     assert tuple(layer.compute_output_shape(x.shape)) == expected.shape
 
 
+# Fusing each stream of a nested model is graph surgery in Python; each backend runs fused models above.
+@pytest.mark.torch_only
 def test_two_stream_model_is_fused_stream_by_stream():
     two = keras_i3d.TwoStreamI3D(rgb_weights=None, flow_weights=None, frames=8, size=64, classes=5)
     _with_random_statistics(two)

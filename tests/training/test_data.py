@@ -310,7 +310,9 @@ def test_dataset_workers_end_with_a_killed_parent(tmp_path):
     time.sleep(3)  # they are decoding now
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    deadline = time.monotonic() + 15
+    # A worker still starting (importing, slow on a loaded machine) ends once its initializer runs and finds
+    # the parent gone; the defect was workers left decoding for minutes.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
         time.sleep(0.5)
     alive = [
