@@ -13,11 +13,11 @@ export KINETICS_I3D_DATA
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	# torch first, pinned to the CPU build: an unpinned torch pulls a CUDA build. --no-compile: Python
-	# compiles a module when it is first imported; pip would compile all ~100k files of TensorFlow,
-	# PyTorch and JAX up front (measured on 2 cores: those three install in 55 s instead of 108 s).
-	$(PY) -m pip install --no-compile "torch==2.13.0"
-	$(PY) -m pip install --no-compile -e ".[tensorflow,jax,torch,video,serving,test,bench,docs]"
+	# torch first, pinned to the CPU build: an unpinned torch pulls a CUDA build. (Not --no-compile: where
+	# PYTHONDONTWRITEBYTECODE is set, as on this project's machines, every process would then compile TensorFlow's
+	# modules again on import.)
+	$(PY) -m pip install "torch==2.13.0"
+	$(PY) -m pip install -e ".[tensorflow,jax,torch,video,serving,test,bench,docs]"
 	touch $@
 
 install: $(VENV)/.installed

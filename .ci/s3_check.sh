@@ -24,7 +24,7 @@ if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; the
   "$PYTHON" -m venv "$VENV"
   "$PY" -m pip install --quiet --upgrade pip
   # PyAV only makes the test videos; no torch or jax here.
-  "$PY" -m pip install --quiet --no-compile -e ".[s3]" "av>=12" "moto[server]"
+  "$PY" -m pip install --quiet -e ".[s3]" "av>=12" "moto[server]"
   touch "$VENV/.installed"
 fi
 if [ "${1:-}" = "--install-only" ]; then

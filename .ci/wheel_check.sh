@@ -59,7 +59,7 @@ fi
 
 step "tools venv (build, twine)"
 "$PYTHON" -m venv "$TMP/tools"
-"$TMP/tools/bin/python" -m pip install -q --no-compile --disable-pip-version-check "build>=1.2" "twine>=6.1" "packaging>=24.2"
+"$TMP/tools/bin/python" -m pip install -q --disable-pip-version-check "build>=1.2" "twine>=6.1" "packaging>=24.2"
 
 step "python -m build (sdist, then the wheel from the sdist)"
 DIST="$TMP/dist"
@@ -159,7 +159,7 @@ PY
 step "clean venv: the wheel + $BACKEND"
 VENV="$TMP/venv"
 "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --no-compile --disable-pip-version-check "${BACKEND_REQ[@]}"  # see Makefile
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "${BACKEND_REQ[@]}"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$WHEEL"
 "$VENV/bin/python" -m pip check
 

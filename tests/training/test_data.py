@@ -310,17 +310,24 @@ def test_dataset_workers_end_with_a_killed_parent(tmp_path):
     time.sleep(3)  # they are decoding now
     parent.send_signal(signal.SIGKILL)
     parent.wait()
+
     # A worker still starting (importing, slow on a loaded machine) ends once its initializer runs and finds
     # the parent gone; the defect was workers left decoding for minutes.
+    def running() -> list[int]:  # a zombie has ended (a container's init may never reap it)
+        stats = [Path(f"/proc/{pid}/stat") for pid in workers]
+        return [int(stat.parent.name) for stat in stats if stat.exists() and ") Z" not in _read_or_empty(stat)]
+
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+    while time.monotonic() < deadline and running():
         time.sleep(0.5)
-    alive = [
-        pid
-        for pid in workers
-        if Path(f"/proc/{pid}/stat").exists() and ") Z" not in Path(f"/proc/{pid}/stat").read_text()
-    ]
-    assert alive == [], f"workers still running after their parent was killed: {alive}"
+    assert running() == [], f"workers still running after their parent was killed: {running()}"
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:  # the process ended between the two looks
+        return ") Z"
 
 
 def _file_size_limit(limit: int):
