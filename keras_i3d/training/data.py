@@ -24,6 +24,9 @@ import dataclasses
 import json
 import os
 import posixpath
+from collections.abc import Collection
+
+import numpy as np
 
 from keras_i3d.errors import DatasetError
 from keras_i3d.preprocessing import CROP_SIZE
@@ -178,6 +181,7 @@ def clip_dataset(
     shuffle_buffer: int = SHUFFLE_BUFFER,
     drop_remainder: bool | None = None,
     repeat: bool = False,
+    videos: Collection[str] | None = None,
 ):
     """A `tf.data.Dataset` of ``(clips, labels)`` batches from `keras-i3d dataset` TFRecords.
 
@@ -202,6 +206,8 @@ def clip_dataset(
         drop_remainder: drop a last, smaller batch (default: when training,
             so every step has the same shape).
         repeat: repeat forever (then pass ``steps_per_epoch`` to ``fit``).
+        videos: read only these videos, by `video_keys`' keys (e.g. one side of
+            `holdout_split`); ``None``: all.
 
     Returns:
         A `tf.data.Dataset` of ``(clips, labels)``: float32 ``(batch, frames,
@@ -225,13 +231,10 @@ def clip_dataset(
     files = tf.data.Dataset.from_tensor_slices(list(info.files))
     if training:
         files = files.shuffle(len(info.files), seed=seed, reshuffle_each_iteration=True)
-    records = files.interleave(
-        tf.data.TFRecordDataset,
-        cycle_length=min(len(info.files), 8),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
+    records = _interleaved(tf, files, len(info.files))
     count = _record_count(info)
+    if videos is not None:
+        records, count = records.filter(_key_filter(tf, videos)), None  # keys not in the dataset match nothing
     if count is not None:  # lets Keras size its progress bar and epochs up front
         records = records.apply(tf.data.experimental.assert_cardinality(count))
     if training:
@@ -244,6 +247,82 @@ def clip_dataset(
     dataset = tf.data.Dataset.zip((records, seeds)).map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _interleaved(tf, files, count: int):
+    """The records of ``files`` (a dataset of paths), read in parallel, in a fixed interleaved order."""
+    return files.interleave(
+        tf.data.TFRecordDataset, cycle_length=min(count, 8), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+
+
+def _record_key(tf, record):
+    """A record's video key, ``"<data path>@<start in microseconds>"``, and its label index."""
+    context = {
+        rf.DATA_PATH: tf.io.FixedLenFeature([], tf.string),
+        rf.START_TIMESTAMP: tf.io.FixedLenFeature([], tf.int64),
+        rf.LABEL_INDEX: tf.io.FixedLenFeature([], tf.int64),
+    }
+    ctx, _ = tf.io.parse_single_sequence_example(record, context)
+    key = tf.strings.join([ctx[rf.DATA_PATH], tf.strings.as_string(ctx[rf.START_TIMESTAMP])], separator="@")
+    return key, ctx[rf.LABEL_INDEX]
+
+
+def _key_filter(tf, videos: Collection[str]):
+    keys = sorted(set(videos))
+    if not keys:
+        raise ValueError("`videos` is empty: give at least one video key (see video_keys).")
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(keys), tf.ones(len(keys), tf.int32)), default_value=0
+    )
+    return lambda record: table.lookup(_record_key(tf, record)[0]) > 0
+
+
+def video_keys(pattern: str | os.PathLike) -> list[tuple[str, int]]:
+    """Every video of a dataset as ``(key, label index)``; a key is ``"<data path>@<start µs>"``.
+
+    The order is `clip_dataset`'s without ``training`` (its clips pair with these keys one to one).
+
+    Reads each record once (for a split of the videos, see `holdout_split`).
+
+    Raises:
+        DatasetError: if nothing matches.
+    """
+    tf = import_tensorflow("Reading TFRecord datasets")
+    info = dataset_info(pattern)
+    files = tf.data.Dataset.from_tensor_slices(list(info.files))
+    records = _interleaved(tf, files, len(info.files)).map(lambda r: _record_key(tf, r))
+    return [(key.decode(), int(label)) for key, label in records.as_numpy_iterator()]
+
+
+def holdout_split(pattern: str | os.PathLike, fraction: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Splits a dataset's videos into training and held-out keys, class by class, reproducibly.
+
+    Each class with at least two videos gives ``round(fraction * n)`` of
+    them (at least one, never all) to the held-out side, chosen by ``seed``.
+
+    Returns:
+        ``(training keys, held-out keys)``, each sorted (for `clip_dataset`'s ``videos``).
+
+    Raises:
+        ValueError: for a fraction outside ``(0, 1)``, or no class with two videos.
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ValueError(f"`fraction` must be a number in (0, 1); got {fraction!r}.")
+    by_class: dict[int, list[str]] = {}
+    for key, label in video_keys(pattern):
+        by_class.setdefault(label, []).append(key)
+    rng = np.random.default_rng(seed)
+    train, held_out = [], []
+    for label in sorted(by_class):
+        keys = sorted(by_class[label])
+        rng.shuffle(keys)
+        count = min(max(1, round(fraction * len(keys))), len(keys) - 1)
+        held_out += keys[:count]
+        train += keys[count:]
+    if not held_out:
+        raise ValueError("No class has two videos: nothing can be held out; give validation data.")
+    return sorted(train), sorted(held_out)
 
 
 def _parser(tf, frames: int, size: int, stream: str, augment: bool, whole_video: bool, classes: int | None = None):

@@ -1,4 +1,4 @@
-"""Pictures: the timeline of a video's top classes, learning curves (matplotlib, the [video] extra)."""
+"""Pictures: the timeline of a video's top classes, learning curves, confusion matrices (matplotlib, [video] extra)."""
 
 from __future__ import annotations
 
@@ -124,6 +124,74 @@ def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title
             if metric == "accuracy":
                 axes.set_ylim(0, 1.02)
         figure.suptitle(title or "learning curves", fontsize=11)
+        _save(figure, path)
+    finally:
+        pyplot.close(figure)
+    return path
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
+    """Counts ``(classes, classes)``: row = true class, column = predicted class.
+
+    Raises:
+        ValueError: for labels or predictions outside ``[0, classes)``, or of different lengths.
+    """
+    labels, predictions = np.asarray(labels).ravel(), np.asarray(predictions).ravel()
+    if labels.shape != predictions.shape:
+        raise ValueError(f"{labels.size} labels but {predictions.size} predictions.")
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values.size and (values.min() < 0 or values.max() >= classes):
+            raise ValueError(f"{name} must lie in [0, {classes}); got {values.min()}..{values.max()}.")
+    matrix = np.zeros((classes, classes), np.int64)
+    np.add.at(matrix, (labels.astype(np.int64), predictions.astype(np.int64)), 1)
+    return matrix
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray, class_names: list[str] | tuple[str, ...], path: str | os.PathLike, title: str | None = None
+) -> Path:
+    """Draws a confusion matrix (`confusion_matrix`): each row as fractions of its class, with the counts.
+
+    Args:
+        matrix: counts ``(classes, classes)``, row = true class, column = predicted.
+        class_names: one name per class.
+        path: the picture (``.png``, ``.svg``, ``.pdf`` or ``.jpg``), written atomically.
+        title: the figure's title (default: the overall accuracy).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: for another suffix, a matrix that is not square, or names that do not match it.
+        MissingExtraError: without matplotlib.
+    """
+    path = _picture_path(path, "confusion-matrix picture")
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] != len(class_names):
+        count = len(class_names)
+        raise ValueError(f"A confusion matrix of {count} classes is {count} x {count}; got {matrix.shape}.")
+    totals = matrix.sum(axis=1, keepdims=True)
+    fractions = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+    classes = len(class_names)
+    side = min(3.0 + 0.45 * classes, 30.0)
+    figure, axes = pyplot.subplots(figsize=(side + 1.5, side), dpi=110)
+    try:
+        image = axes.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+        figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="fraction of the true class")
+        axes.set_xticks(range(classes), class_names, rotation=60, ha="right", fontsize=8)
+        axes.set_yticks(range(classes), class_names, fontsize=8)
+        axes.set_xlabel("predicted")
+        axes.set_ylabel("true")
+        if classes <= 30:  # counts stay readable
+            for row in range(classes):
+                for column in range(classes):
+                    if matrix[row, column]:
+                        dark = fractions[row, column] > 0.5
+                        axes.text(column, row, str(matrix[row, column]), ha="center", va="center", fontsize=7,
+                                  color="white" if dark else "black")  # fmt: skip
+        total = int(matrix.sum())
+        accuracy = np.trace(matrix) / total if total else float("nan")
+        axes.set_title(title or f"accuracy {accuracy:.3f} ({int(np.trace(matrix))} of {total})", fontsize=11)
         _save(figure, path)
     finally:
         pyplot.close(figure)

@@ -13,7 +13,7 @@ import pytest
 from keras_i3d.errors import DatasetError
 from keras_i3d.preprocessing import resize_short_side
 from keras_i3d.training import record_format as rf
-from keras_i3d.training.data import clip_dataset, dataset_info
+from keras_i3d.training.data import clip_dataset, dataset_info, holdout_split, video_keys
 from keras_i3d.training.dataset_writer import find_videos, write_dataset
 from keras_i3d.utils.tf_loader import import_tensorflow
 from keras_i3d.video.decode import iter_frames
@@ -268,6 +268,32 @@ def test_dataset_shapes_cardinality_and_glob(dataset):
     assert x.shape == (2, 8, 32, 32, 3) and x.dtype == tf.float32 and y.dtype == tf.int32
     info = dataset_info(out)
     assert info.labels == ("down", "numbered", "right") and info.has_flow and info.short_side == SHORT
+
+
+def test_a_held_out_split_is_by_video_per_class_and_reproducible(dataset, source):
+    out, _ = dataset
+    keys = video_keys(out)
+    labels = dict(keys)
+    assert len(keys) == 5 and sorted(labels.values()) == [0, 0, 1, 2, 2]  # down x2, numbered, right x2
+    assert all(key.rsplit("@", 1)[0].startswith(str(source)) and key.endswith("@0") for key in labels)
+    train, held_out = holdout_split(out, fraction=0.5, seed=3)
+    assert sorted(train + held_out) == sorted(labels) and not set(train) & set(held_out)
+    assert sorted(labels[k] for k in held_out) == [0, 2]  # one of each pair; the single "numbered" video trains
+    assert holdout_split(out, fraction=0.5, seed=3) == (train, held_out)
+    # clip_dataset reads exactly those videos, in video_keys' order: their centre clips are the full dataset's.
+    full = list(clip_dataset(out, 8, 32, 1, training=False).unbatch().as_numpy_iterator())
+    chosen = list(clip_dataset(out, 8, 32, 4, training=False, videos=held_out).unbatch().as_numpy_iterator())
+    expected = [full[i] for i, (key, _) in enumerate(keys) if key in held_out]
+    assert len(chosen) == len(expected) == 2
+    for (x, y), (x_full, y_full) in zip(chosen, expected, strict=True):
+        np.testing.assert_array_equal(x, x_full)
+        assert y == y_full
+    trained = [int(y) for _, y in clip_dataset(out, 8, 32, 1, training=True, videos=train, seed=0).unbatch()]
+    assert sorted(trained) == sorted(labels[k] for k in train)
+    with pytest.raises(ValueError, match=r"`fraction` must be a number in \(0, 1\)"):
+        holdout_split(out, fraction=1.0)
+    with pytest.raises(ValueError, match="`videos` is empty"):
+        clip_dataset(out, 8, 32, 1, videos=[])
 
 
 def test_reader_errors(dataset, tmp_path):
