@@ -101,3 +101,18 @@ def _write_audio(container, stream, seconds: float) -> None:
         frame.pts = start
         container.mux(stream.encode(frame))
     container.mux(stream.encode())
+
+
+def left_right_dataset(root: Path, short_side: int) -> Path:
+    """A `keras-i3d dataset` at ``root/ds`` of two classes, 3 videos each, of a square moving left (light on
+    dark) or right (dark on light: a random frozen backbone's pooled features see that); returns its folder."""
+    from keras_i3d.training.dataset_writer import write_dataset
+
+    for label, dx in (("left", -3), ("right", 3)):
+        (root / "src" / label).mkdir(parents=True)
+        for i in range(3):
+            start = (6 + 3 * i, 40 - 6 * i if dx > 0 else 24 + 6 * i)
+            frames = moving_square(12, 40, 64, (0, dx), 12, start)
+            write_video(root / "src" / label / f"{i}.mp4", frames if dx < 0 else 255 - frames)
+    write_dataset(root / "src", root / "ds", short_side=short_side, workers=1, progress=False)
+    return root / "ds"

@@ -8,10 +8,9 @@ import pytest
 
 from keras_i3d.training import features as feature_lib
 from keras_i3d.training.data import clip_dataset
-from keras_i3d.training.dataset_writer import write_dataset
 from keras_i3d.training.features import FeatureSet, cache_features, fit_linear_head, set_linear_head
 from keras_i3d.training.transfer import fine_tuning_model
-from tests.support.synthetic_videos import moving_square, write_video
+from tests.support.synthetic_videos import left_right_dataset
 
 SIZE, FRAMES = 32, 8
 
@@ -73,14 +72,7 @@ def test_bad_features_are_refused():
 
 @pytest.fixture(scope="module")
 def motion_dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("features")
-    for label, dx in (("left", -3), ("right", 3)):
-        (root / "src" / label).mkdir(parents=True)
-        for i in range(3):
-            frames = moving_square(10, 40, 48, (0, dx), 12, (8 + 3 * i, 18))
-            write_video(root / "src" / label / f"{i}.mp4", frames if dx < 0 else 255 - frames)
-    write_dataset(root / "src", root / "ds", short_side=SIZE, workers=1, progress=False)
-    return root / "ds"
+    return left_right_dataset(tmp_path_factory.mktemp("features"), SIZE)
 
 
 def test_a_head_fitted_on_cached_features_is_the_model_s_head(motion_dataset):

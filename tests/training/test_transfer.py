@@ -8,9 +8,8 @@ import pytest
 
 from keras_i3d import I3D, TwoStreamI3D
 from keras_i3d.training.data import clip_dataset
-from keras_i3d.training.dataset_writer import write_dataset
 from keras_i3d.training.transfer import fine_tuning_model, freeze_batch_norm, freeze_until, layer_endpoint, replace_head
-from tests.support.synthetic_videos import moving_square, write_video
+from tests.support.synthetic_videos import left_right_dataset
 
 SIZE, FRAMES = 32, 8
 
@@ -22,16 +21,7 @@ def _values(weights) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def motion_dataset(tmp_path_factory):
     """Two classes of a moving square: left (light on dark) and right (dark on light)."""
-    root = tmp_path_factory.mktemp("motion")
-    for label, dx in (("left", -3), ("right", 3)):
-        (root / "src" / label).mkdir(parents=True)
-        for i in range(3):
-            start = (6 + 3 * i, 40 - 6 * i if dx > 0 else 24 + 6 * i)
-            frames = moving_square(12, 40, 64, (0, dx), 12, start)
-            # Inverted colours for one class: a random frozen backbone's pooled features see that.
-            write_video(root / "src" / label / f"{i}.mp4", frames if dx < 0 else 255 - frames)
-    write_dataset(root / "src", root / "ds", short_side=SIZE, workers=1, progress=False)
-    return root / "ds"
+    return left_right_dataset(tmp_path_factory.mktemp("motion"), SIZE)
 
 
 def test_layer_endpoints():
