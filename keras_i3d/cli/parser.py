@@ -16,8 +16,18 @@ import traceback
 from keras_i3d import presets as presets_lib
 from keras_i3d.bench.choices import BACKENDS, DTYPES, JIT_COMPILE, MODES, PEERS
 from keras_i3d.model.names import FEATURES_ENDPOINT, FREEZE_UNTIL_ENDPOINT, IMPLEMENTATIONS, VALID_ENDPOINTS
-from keras_i3d.training.defaults import CHECKPOINT_POLICIES, DEFAULT_DROPOUT, DEFAULT_LEARNING_RATE, OPTIMIZERS
-from keras_i3d.utils.arguments import OneLineArgumentParser, at_least_one, positive_float, positive_int
+from keras_i3d.training.defaults import (
+    CHECKPOINT_POLICIES,
+    DEFAULT_DROPOUT,
+    DEFAULT_HOLDOUT,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_PATIENCE,
+    DEFAULT_VIEWS,
+    OPTIMIZERS,
+    STAGE2_AUTO_VIDEOS,
+    STAGE2_CHOICES,
+)
+from keras_i3d.utils.arguments import OneLineArgumentParser, at_least_one, fraction, positive_float, positive_int
 from keras_i3d.version import __version__
 
 
@@ -234,11 +244,16 @@ def add_training_commands(sub, common) -> None:
 
     p = sub.add_parser(
         "finetune",
-        help="fine-tune a pre-trained I3D on a `keras-i3d dataset` (new head, early blocks frozen)",
-        description="Fine-tune pre-trained I3D on a dataset written by `keras-i3d dataset`: DeepMind's head "
-        "re-initialised for its classes, blocks up to --freeze-until frozen, BatchNorm in inference mode, Adam "
-        "(or SGD with momentum 0.9), random crops and flips. Writes the model, a checkpoint per epoch, a CSV log and a "
-        "learning-curve picture.",
+        help="fine-tune a pre-trained I3D on a `keras-i3d dataset`: a converged new head on cached features, then "
+        "(on large datasets or with --stage2 yes) the top blocks",
+        description="Fine-tune pre-trained I3D on a dataset written by `keras-i3d dataset`, in two stages. Stage 1: "
+        "the frozen backbone's features of every training video (centre clip and augmented views) are computed once "
+        "and DeepMind's new classifier is fitted on them to convergence, its L2 penalty chosen on the validation "
+        "videos. Stage 2 (--stage2): the blocks after --freeze-until train at --lr with random crops and flips, "
+        "BatchNorm in inference mode, stopping after --patience epochs without a better validation accuracy; the "
+        "best weights are kept, stage 1's included. Without --val, a seeded share of each class's training videos "
+        "is held out for validation. Writes the model, its labels, a CSV log, learning curves, a confusion matrix, "
+        "an evaluation JSON and stage 2's checkpoints.",
     )
     p.add_argument("dataset", help="a `keras-i3d dataset` folder or a glob of its TFRecords")
     p.add_argument("--out", required=True, help="the fine-tuned model (.keras)")
@@ -247,20 +262,44 @@ def add_training_commands(sub, common) -> None:
     p.add_argument("--frames", type=positive_int, default=64, help="frames per clip (default 64)")
     p.add_argument("--size", type=positive_int, default=224, help="crop size (default 224)")
     p.add_argument("--batch-size", type=positive_int, default=8, help="clips per step (default 8)")
-    p.add_argument("--epochs", type=positive_int, default=10, help="epochs (default 10)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="stage 2's most epochs (default 10)")
     p.add_argument(
         "--freeze-until",
         default=FREEZE_UNTIL_ENDPOINT,
         choices=(*VALID_ENDPOINTS[:-2], "none"),
         metavar="ENDPOINT",
-        help="freeze up to this endpoint, or 'none' (default Mixed_4f)",
+        help="stage 2 trains the blocks after this endpoint, or all ('none') (default Mixed_4f)",
     )
     p.add_argument(
-        "--lr", type=positive_float, default=DEFAULT_LEARNING_RATE, help=f"learning rate ({DEFAULT_LEARNING_RATE})"
-    )
+        "--lr", type=positive_float, default=DEFAULT_LEARNING_RATE,
+        help=f"stage 2's learning rate ({DEFAULT_LEARNING_RATE})",
+    )  # fmt: skip
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="adam (default) or sgd (momentum 0.9)")
-    p.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT, help=f"dropout (default {DEFAULT_DROPOUT})")
-    p.add_argument("--val", help="validation dataset, evaluated on centre clips after each epoch")
+    p.add_argument(
+        "--dropout", type=float, default=DEFAULT_DROPOUT, help=f"dropout in stage 2 (default {DEFAULT_DROPOUT})"
+    )
+    p.add_argument(
+        "--val",
+        help=f"validation dataset (centre clips); default: hold out {DEFAULT_HOLDOUT:.0%} of each class's training "
+        "videos (--holdout)",
+    )
+    p.add_argument(
+        "--holdout", type=fraction, default=DEFAULT_HOLDOUT,
+        help=f"share of each class's training videos held out without --val (default {DEFAULT_HOLDOUT})",
+    )  # fmt: skip
+    p.add_argument(
+        "--stage2", choices=STAGE2_CHOICES, default="auto",
+        help=f"train the top blocks after stage 1: auto (from {STAGE2_AUTO_VIDEOS} training videos; default), yes, no",
+    )  # fmt: skip
+    p.add_argument(
+        "--views", type=positive_int, default=DEFAULT_VIEWS,
+        help=f"clips per training video whose features stage 1 caches: the centre and augmented ones (default "
+        f"{DEFAULT_VIEWS})",
+    )  # fmt: skip
+    p.add_argument(
+        "--patience", type=positive_int, default=DEFAULT_PATIENCE,
+        help=f"stage 2 stops after this many epochs without a better validation accuracy (default {DEFAULT_PATIENCE})",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, help="seed for a deterministic run")
     p.add_argument(
         "--train-batch-norm", action="store_true", help="BatchNorm of trained blocks on batch statistics (default: off)"
@@ -269,7 +308,7 @@ def add_training_commands(sub, common) -> None:
         "--checkpoints",
         choices=CHECKPOINT_POLICIES,
         default="best",
-        help="per-epoch checkpoints kept: best (the best epoch's and the last's; default), last, all or none",
+        help="stage 2's per-epoch checkpoints kept: best (the best epoch's and the last's; default), last, all or none",
     )
     common(p)
     p.set_defaults(run=("training", "_cmd_finetune"))

@@ -35,15 +35,40 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, epochs=args.epochs, freeze_until=None if args.freeze_until == "none" else
         args.freeze_until, learning_rate=args.lr, optimizer=args.optimizer, dropout_rate=args.dropout,
         val=args.val, seed=args.seed, train_batch_norm=args.train_batch_norm, verbose=0 if args.quiet else "auto",
-        checkpoints=args.checkpoints,
+        checkpoints=args.checkpoints, stage2=args.stage2, views=args.views, holdout=args.holdout,
+        patience=args.patience,
     )  # fmt: skip
-    last = {k: v[-1] for k, v in result.history.items()}
-    scores = ", ".join(f"{k} {v:.4f}" for k, v in sorted(last.items()))
-    print(f"{result.model} ({len(result.labels)} classes; {result.seconds:.0f} s): {scores}")
-    curves = (
-        result.curves if result.curves is not None else 'not drawn (needs matplotlib: pip install "keras-i3d[video]")'
-    )
-    print(f"  log {result.log}, curves {curves}, labels {result.model.with_suffix('').name}.labels.txt")
-    if result.checkpoints:
-        print(f"  checkpoints ({args.checkpoints}): {', '.join(p.name for p in result.checkpoints)}")
+    for line in finetune_summary(result, args.stage2):
+        print(line)
     return 0
+
+
+def finetune_summary(result, stage2: str) -> list[str]:
+    """The lines ``keras-i3d finetune`` prints: accuracy per stage, per class, and the files written."""
+    evaluation, history = result.evaluation, result.history
+    stage1 = (
+        f"stage 1 (head on cached features, L2 {result.head.l2:g}; {result.stage1_seconds:.0f} s) "
+        f"{history['val_accuracy'][0]:.3f}"
+    )
+    if result.stage2_epochs:
+        best = max(history["val_accuracy"][1:])
+        seconds = result.seconds - result.stage1_seconds
+        stage2_text = f"stage 2 ({result.stage2_epochs} epochs; {seconds:.0f} s) best {best:.3f}"
+    else:
+        stage2_text = "stage 2 not run" + (" (--stage2 auto: a small dataset; --stage2 yes runs it)" if
+                                           stage2 == "auto" else "")  # fmt: skip
+    lines = [
+        f"{result.model} ({len(result.labels)} classes; {result.seconds:.0f} s): validation accuracy "
+        f"{evaluation.accuracy:.3f} from {result.chosen}; {stage1}, {stage2_text}",
+        f"  validated on {evaluation.videos} videos: {evaluation.source}",
+        "  per class: " + ", ".join(f"{name} {value:.2f}" for name, value in evaluation.per_class.items()),
+    ]
+    stem = result.model.with_suffix("").name
+    if result.curves is None:
+        pictures = 'curves and confusion matrix not drawn (needs matplotlib: pip install "keras-i3d[video]")'
+    else:
+        pictures = f"curves {result.curves}, confusion matrix {result.confusion_picture}"
+    lines.append(f"  log {result.log}, {pictures}, {stem}.evaluation.json, {stem}.labels.txt")
+    if result.checkpoints:
+        lines.append(f"  checkpoints: {', '.join(p.name for p in result.checkpoints)}")
+    return lines

@@ -136,7 +136,7 @@ def _check_consistent(files, labels, labels_path, manifest, manifest_path, gfile
         )
 
 
-def _record_count(info: DatasetInfo) -> int | None:
+def record_count(info: DatasetInfo) -> int | None:
     """How many videos ``info.files`` hold, from the manifest (``None`` if it does not list them all)."""
     if info.manifest is None:
         return None
@@ -232,7 +232,7 @@ def clip_dataset(
     if training:
         files = files.shuffle(len(info.files), seed=seed, reshuffle_each_iteration=True)
     records = _interleaved(tf, files, len(info.files))
-    count = _record_count(info)
+    count = record_count(info)
     if videos is not None:
         records, count = records.filter(_key_filter(tf, videos)), None  # keys not in the dataset match nothing
     if count is not None:  # lets Keras size its progress bar and epochs up front

@@ -82,6 +82,11 @@ class LinearHead:
         """The head's logits for raw pooled features ``(clips, channels)``."""
         return np.asarray(features, np.float32) @ self.kernel + self.bias
 
+    def evaluate(self, features: FeatureSet) -> tuple[float, float]:
+        """``(mean cross-entropy, accuracy)`` of the head on ``features`` (as Keras' ``loss`` and ``accuracy``)."""
+        logits = self.logits(features.features).astype(np.float64)
+        return _cross_entropy(logits, features.labels), _accuracy(logits, features.labels)
+
 
 def pooled_feature_model(model: keras.Model) -> keras.Model:
     """What a fine-tuning model's classifier reads: clips in, pooled features ``(batch, 1, 1, 1, channels)`` out.
@@ -178,6 +183,13 @@ def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == labels)) if len(labels) else float("nan")
 
 
+def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean softmax cross-entropy of ``logits`` ``(clips, classes)`` against class indices."""
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return float(-np.mean(log_p[np.arange(len(labels)), labels])) if len(labels) else float("nan")
+
+
 def fit_linear_head(
     train: FeatureSet,
     classes: int,
@@ -219,9 +231,7 @@ def fit_linear_head(
         score = (float("nan"), 0.0)
         if val is not None:
             logits = val.features.astype(np.float64) @ kernel + bias
-            logits -= logits.max(axis=1, keepdims=True)
-            log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-            score = (_accuracy(logits, val.labels), float(-np.mean(log_p[np.arange(len(val.labels)), val.labels])))
+            score = (_accuracy(logits, val.labels), _cross_entropy(logits, val.labels))
         candidates.append((l2, kernel, bias, score))
     l2, kernel, bias, score = max(candidates, key=lambda c: (c[3][0], -c[3][1]) if val is not None else 0)
     return LinearHead(

@@ -37,6 +37,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """An ``argparse`` type: a number strictly between 0 and 1 ("must lie between 0 and 1; got 1.0")."""
+    value = _number(text, float)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 1 (exclusive); got {value}.")
+    return value
+
+
 def require_positive_type(value: float) -> None:
     """Raises `argparse.ArgumentTypeError` unless ``value`` is positive."""
     if not value > 0:

@@ -88,7 +88,13 @@ def plot_timeline(prediction, path: str | os.PathLike, top: int = 5, title: str 
     return path
 
 
-def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title: str | None = None) -> Path:
+def plot_history(
+    history: dict[str, list[float]],
+    path: str | os.PathLike,
+    title: str | None = None,
+    first_epoch: int = 1,
+    x_label: str = "epoch",
+) -> Path:
     """Draws learning curves: loss and accuracy per epoch, training and validation.
 
     Args:
@@ -96,6 +102,9 @@ def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title
             (``loss``, ``val_loss``, ``accuracy``, ...); missing ones are skipped.
         path: the picture (``.png``, ``.svg``, ``.pdf`` or ``.jpg``), written atomically.
         title: the figure's title.
+        first_epoch: the number of the first values' epoch (``finetune`` draws its
+            stage 1, the head fitted on cached features, as epoch 0).
+        x_label: the horizontal axis' label.
 
     Returns:
         ``path``.
@@ -113,9 +122,9 @@ def plot_history(history: dict[str, list[float]], path: str | os.PathLike, title
             for prefix, style in (("", "-"), ("val_", "--")):
                 values = history.get(prefix + metric)
                 if values:
-                    epochs = np.arange(1, len(values) + 1)
+                    epochs = np.arange(first_epoch, first_epoch + len(values))
                     axes.plot(epochs, values, style, marker="o", markersize=3, label=prefix.rstrip("_") or "train")
-            axes.set_xlabel("epoch")
+            axes.set_xlabel(x_label)
             axes.xaxis.set_major_locator(MaxNLocator(integer=True))
             axes.set_ylabel(metric)
             axes.grid(alpha=0.3)

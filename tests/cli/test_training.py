@@ -48,22 +48,32 @@ def test_dataset_command_reports_skipped_videos(videos, tmp_path, capsys):
 
 
 @pytest.mark.backend_independent  # its files and options; each backend trains in tests/training
-def test_finetune_command_writes_model_log_curves_and_checkpoints(videos, tmp_path, capsys):
+def test_finetune_command_writes_model_log_curves_confusion_and_checkpoints(videos, tmp_path, capsys):
     data = tmp_path / "ds"
     assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0
     out = tmp_path / "run" / "model.keras"
     status, stdout, err = run_cli(
         capsys, "finetune", data, "--weights", "none", "--frames", 8, "--size", 32, "--batch-size", 2,
         "--epochs", 2, "--freeze-until", "Mixed_4f", "--val", data, "--seed", 0, "--out", out, "--quiet",
-        "--checkpoints", "last",
+        "--checkpoints", "last", "--stage2", "yes", "--patience", 5,
     )  # fmt: skip
     assert status == 0, err
-    assert stdout.startswith(f"{out} (2 classes;") and "val_accuracy" in stdout
     assert err == ""
+    lines = stdout.splitlines()
+    assert lines[0].startswith(f"{out} (2 classes;") and "validation accuracy" in lines[0]
+    assert "stage 1 (head on cached features, L2 " in lines[0] and "stage 2 (2 epochs; " in lines[0]
+    assert lines[1] == "  validated on 4 videos: validation set ds"
+    assert lines[2].startswith("  per class: down ") and ", up " in lines[2]
     rows = list(csv.DictReader((tmp_path / "run" / "model.log.csv").open()))
-    assert [r["epoch"] for r in rows] == ["0", "1"] and "val_loss" in rows[0]
-    assert (tmp_path / "run" / "model.curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert [(r["epoch"], r["stage"]) for r in rows] == [("0", "1"), ("1", "2"), ("2", "2")]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    for picture in ("model.curves.png", "model.confusion.png"):
+        assert (tmp_path / "run" / picture).read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "run" / "model.labels.txt").read_text() == "down\nup\n"
+    evaluation = json.loads((tmp_path / "run" / "model.evaluation.json").read_text())
+    assert evaluation["videos"] == 4 and np.array(evaluation["confusion"]).sum() == 4
+    assert set(evaluation["per_class"]) == {"down", "up"} and evaluation["stage2_epochs"] == 2
+    assert evaluation["chosen"] in ("stage 1", "stage 2, epoch 1", "stage 2, epoch 2") and not evaluation["held_out"]
     checkpoints = sorted(p.name for p in (tmp_path / "run" / "model.checkpoints").iterdir())
     assert checkpoints == ["epoch_002.keras"]  # --checkpoints last: not one 50 MB file per epoch
     model = keras.saving.load_model(out)
@@ -86,10 +96,11 @@ def test_a_fine_tuned_model_classifies_with_its_labels_and_without_matplotlib(vi
     monkeypatch.setattr(plots, "pyplot", None)
     status, stdout, err = run_cli(
         capsys, "finetune", data, "--weights", "none", "--frames", 4, "--size", 32, "--epochs", 3,
-        "--batch-size", 2, "--out", out, "--quiet", "--seed", 0,
+        "--batch-size", 2, "--out", out, "--quiet", "--seed", 0, "--stage2", "yes", "--patience", 3,
     )  # fmt: skip
     assert status == 0 and out.is_file() and err == "", err
-    assert 'curves not drawn (needs matplotlib: pip install "keras-i3d[video]")' in stdout
+    assert 'curves and confusion matrix not drawn (needs matplotlib: pip install "keras-i3d[video]")' in stdout
+    assert "validated on 2 videos: 2 training videos held out (no --val; 20% of each class, seed 0)" in stdout
     kept = sorted(p.name for p in (tmp_path / "m.checkpoints").iterdir())
     assert 1 <= len(kept) <= 2 and "epoch_003.keras" in kept  # best + last, not one per epoch
     video = sorted(Path(videos).rglob("*.mp4"))[0]
@@ -107,7 +118,9 @@ def test_saved_model_loads_in_a_fresh_process_with_keras_load_model(videos, tmp_
     assert run_cli(capsys, "dataset", videos, data, "--short-side", 32, "--workers", 1, "--quiet")[0] == 0
     out = tmp_path / "m.keras"
     argv = ("finetune", data, "--weights", "none", "--frames", 4, "--size", 32, "--epochs", 1, "--out", out)
-    assert run_cli(capsys, *argv, "--batch-size", 2, "--quiet")[0] == 0
+    status, stdout, err = run_cli(capsys, *argv, "--batch-size", 2, "--quiet", "--stage2", "yes")  # both stages
+    assert status == 0, err
+    assert "stage 2 (1 epochs; " in stdout
     code = f"import keras, keras_i3d; m = keras.saving.load_model({str(out)!r}); print(m.output.shape)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
@@ -190,7 +203,9 @@ def test_damaged_datasets_and_pointless_runs_end_in_one_line(videos, tmp_path, c
         change(folder)
         return folder
 
-    assert "holds 4 videos, fewer than --batch-size 8" in finetune(data, "--batch-size", 8)
+    too_few = finetune(data, "--batch-size", 8, "--stage2", "yes")
+    assert "training side holds 2 videos, fewer than --batch-size 8" in too_few
+    assert "--holdout must lie between 0 and 1 (exclusive); got 1.0." in finetune(data, "--holdout", 1)
     folder = damaged("empty", lambda f: (f / shard.name).write_bytes(b""))
     assert f"{folder / shard.name} is empty (0 bytes)" in finetune(folder)
     folder = damaged("manifest", lambda f: (f / "manifest.json").write_text("{not json"))

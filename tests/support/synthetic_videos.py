@@ -116,3 +116,45 @@ def left_right_dataset(root: Path, short_side: int) -> Path:
             write_video(root / "src" / label / f"{i}.mp4", frames if dx < 0 else 255 - frames)
     write_dataset(root / "src", root / "ds", short_side=short_side, workers=1, progress=False)
     return root / "ds"
+
+
+#: The classes of `texture_motion`: a full-frame texture moving up or down, or zooming in or out.
+TEXTURE_MOTIONS = ("down", "up", "zoom_in", "zoom_out")
+
+
+def texture_motion(kind: str, rng: np.random.Generator, frames: int = 32, height: int = 128, width: int = 170):
+    """uint8 frames of a random blocky texture filling the frame, moving ``kind`` (one of `TEXTURE_MOTIONS`).
+
+    Texture, speed (1.5-3 px per frame), zoom rate (2-4 % per frame) and zoom centre are random, so any
+    single frame could belong to any class: only the motion tells them apart.
+    """
+    side = 640
+    block = int(rng.integers(4, 11))
+    coarse = rng.uniform(20, 235, (side // block + 1, side // block + 1, 3))
+    texture = np.kron(coarse, np.ones((block, block, 1)))[:side, :side].astype(np.uint8)
+    speed, rate = rng.uniform(1.5, 3.0), rng.uniform(1.02, 1.04)
+    centre = np.array([side / 2, side / 2]) + rng.uniform(-40, 40, 2)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
+    rows, cols = rows - height / 2, cols - width / 2
+    out = np.empty((frames, height, width, 3), np.uint8)
+    for t in range(frames):
+        dt = t - frames / 2
+        shift = {"down": -speed * dt, "up": speed * dt}.get(kind, 0.0)  # content moves down: sample from above
+        scale = {"zoom_in": rate**dt, "zoom_out": rate**-dt}.get(kind, 1.0)
+        y = np.clip(np.round(centre[0] + rows / scale + shift), 0, side - 1).astype(int)
+        x = np.clip(np.round(centre[1] + cols / scale), 0, side - 1).astype(int)
+        out[t] = texture[y, x]
+    return out
+
+
+def texture_motion_dataset(root: Path, per_class: int, seed: int, short_side: int = 128) -> Path:
+    """A `keras-i3d dataset` at ``root/ds`` of `texture_motion` videos, ``per_class`` of each; returns its folder."""
+    from keras_i3d.training.dataset_writer import write_dataset
+
+    rng = np.random.default_rng(seed)
+    for kind in TEXTURE_MOTIONS:
+        (root / "src" / kind).mkdir(parents=True)
+        for i in range(per_class):
+            write_video(root / "src" / kind / f"{i:03d}.mp4", texture_motion(kind, rng))
+    write_dataset(root / "src", root / "ds", short_side=short_side, workers=1, progress=False)
+    return root / "ds"
