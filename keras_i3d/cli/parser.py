@@ -280,8 +280,8 @@ def add_training_commands(sub, common) -> None:
     )
     p.add_argument(
         "--val",
-        help=f"validation dataset (centre clips); default: hold out {DEFAULT_HOLDOUT:.0%} of each class's training "
-        "videos (--holdout)",
+        help=f"validation dataset (centre clips); default: hold out {DEFAULT_HOLDOUT * 100:.0f}%% of each class's "
+        "training videos (--holdout)",
     )
     p.add_argument(
         "--holdout", type=fraction, default=DEFAULT_HOLDOUT,

@@ -34,6 +34,8 @@ HEAD_STEPS = 2000
 HEAD_LEARNING_RATE = 0.01
 #: `fit_linear_head` stops early once no gradient component exceeds this.
 GRADIENT_TOLERANCE = 1e-6
+#: `LinearHead.trajectory` holds the metrics every this many optimisation steps.
+MONITOR_EVERY = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,9 @@ class LinearHead:
         train_accuracy: accuracy on the training features.
         val_accuracy: accuracy on the validation features (``None`` without them).
         scores: ``{l2: validation accuracy}`` of every penalty tried (empty without validation features).
+        trajectory: the chosen penalty's fit: ``step``, ``loss``, ``accuracy`` (and ``val_loss``,
+            ``val_accuracy`` with validation features) every `MONITOR_EVERY` optimisation steps, as
+            learning curves (mean cross-entropy without the penalty).
     """
 
     kernel: np.ndarray
@@ -77,6 +82,7 @@ class LinearHead:
     train_accuracy: float
     val_accuracy: float | None
     scores: dict
+    trajectory: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """The head's logits for raw pooled features ``(clips, channels)``."""
@@ -155,8 +161,11 @@ def cache_features(
     return FeatureSet(np.concatenate(features), np.concatenate(labels), views)
 
 
-def _fit_softmax(x: np.ndarray, y: np.ndarray, classes: int, l2: float, steps: int, learning_rate: float):
-    """Multinomial logistic regression by full-batch Adam: mean cross-entropy + ``l2 * |W|^2``."""
+def _fit_softmax(x: np.ndarray, y: np.ndarray, classes: int, l2: float, steps: int, learning_rate: float, monitor=None):
+    """Multinomial logistic regression by full-batch Adam: mean cross-entropy + ``l2 * |W|^2``.
+
+    ``monitor(step, kernel, bias)``, if given, sees the parameters every `MONITOR_EVERY` steps and at the end.
+    """
     n, d = x.shape
     params = [np.zeros((d, classes)), np.zeros(classes)]  # kernel, bias
     first = [np.zeros_like(p) for p in params]
@@ -172,10 +181,14 @@ def _fit_softmax(x: np.ndarray, y: np.ndarray, classes: int, l2: float, steps: i
         grads = (x.T @ g + 2 * l2 * params[0], g.sum(axis=0))
         if max(float(np.abs(grad).max()) for grad in grads) < GRADIENT_TOLERANCE:
             break  # converged
+        if monitor is not None and (step - 1) % MONITOR_EVERY == 0:
+            monitor(step - 1, *params)
         for i, grad in enumerate(grads):
             first[i] = beta1 * first[i] + (1 - beta1) * grad
             second[i] = beta2 * second[i] + (1 - beta2) * grad**2
             params[i] -= learning_rate * (first[i] / (1 - beta1**step)) / (np.sqrt(second[i] / (1 - beta2**step)) + eps)
+    if monitor is not None:
+        monitor(step, *params)
     return params[0], params[1]
 
 
@@ -225,15 +238,26 @@ def fit_linear_head(
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     standard = (x - mean) / scale
     candidates = []
+    sets = {"": (standard, train.labels)}
+    if val is not None:
+        sets["val_"] = ((val.features.astype(np.float64) - mean) / scale, val.labels)
     for l2 in l2_penalties if val is not None else (min(l2_penalties),):
-        w, b = _fit_softmax(standard, train.labels, classes, l2, steps, learning_rate)
+        trajectory: dict[str, list[float]] = {"step": []}
+
+        def monitor(step, w, b, trajectory=trajectory):
+            trajectory["step"].append(step)
+            for prefix, (features, labels) in sets.items():
+                logits = features @ w + b
+                trajectory.setdefault(prefix + "loss", []).append(_cross_entropy(logits, labels))
+                trajectory.setdefault(prefix + "accuracy", []).append(_accuracy(logits, labels))
+
+        w, b = _fit_softmax(standard, train.labels, classes, l2, steps, learning_rate, monitor)
         kernel, bias = w / scale[:, None], b - (mean / scale) @ w  # on raw features
         score = (float("nan"), 0.0)
         if val is not None:
-            logits = val.features.astype(np.float64) @ kernel + bias
-            score = (_accuracy(logits, val.labels), _cross_entropy(logits, val.labels))
-        candidates.append((l2, kernel, bias, score))
-    l2, kernel, bias, score = max(candidates, key=lambda c: (c[3][0], -c[3][1]) if val is not None else 0)
+            score = (trajectory["val_accuracy"][-1], trajectory["val_loss"][-1])
+        candidates.append((l2, kernel, bias, score, trajectory))
+    l2, kernel, bias, score, trajectory = max(candidates, key=lambda c: (c[3][0], -c[3][1]) if val is not None else 0)
     return LinearHead(
         kernel=kernel.astype(np.float32),
         bias=bias.astype(np.float32),
@@ -241,6 +265,7 @@ def fit_linear_head(
         train_accuracy=_accuracy(x @ kernel + bias, train.labels),
         val_accuracy=score[0] if val is not None else None,
         scores={float(c[0]): c[3][0] for c in candidates} if val is not None else {},
+        trajectory=trajectory,
     )
 
 

@@ -405,8 +405,13 @@ def finetune(
     )  # fmt: skip
     title = f"{paths['model'].name}: {Path(str(dataset)).name}"
     try:
-        curves = plot_history(history, paths["curves"], title=title, first_epoch=0,
-                              x_label="epoch (0: stage 1, the head fitted on cached features)")  # fmt: skip
+        if stage2_epochs:
+            curves = plot_history(history, paths["curves"], title=title, first_epoch=0,
+                                  x_label="epoch (0: stage 1, the head fitted on cached features)")  # fmt: skip
+        else:  # stage 1 alone: the head's fit on the cached features, step by step
+            curves = plot_history(head.trajectory, paths["curves"], title=f"{title} (stage 1, L2 {head.l2:g})",
+                                  x_label="optimisation step of the head on cached features",
+                                  x_values=head.trajectory["step"])  # fmt: skip
         confusion = plot_confusion_matrix(
             evaluation.confusion, info.labels, paths["confusion"],
             title=f"{evaluation.source}: accuracy {evaluation.accuracy:.3f} ({chosen})",

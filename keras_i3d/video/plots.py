@@ -94,6 +94,7 @@ def plot_history(
     title: str | None = None,
     first_epoch: int = 1,
     x_label: str = "epoch",
+    x_values: list[float] | None = None,
 ) -> Path:
     """Draws learning curves: loss and accuracy per epoch, training and validation.
 
@@ -105,6 +106,7 @@ def plot_history(
         first_epoch: the number of the first values' epoch (``finetune`` draws its
             stage 1, the head fitted on cached features, as epoch 0).
         x_label: the horizontal axis' label.
+        x_values: the horizontal position of each value (e.g. optimisation steps) instead of epochs.
 
     Returns:
         ``path``.
@@ -122,10 +124,13 @@ def plot_history(
             for prefix, style in (("", "-"), ("val_", "--")):
                 values = history.get(prefix + metric)
                 if values:
-                    epochs = np.arange(first_epoch, first_epoch + len(values))
-                    axes.plot(epochs, values, style, marker="o", markersize=3, label=prefix.rstrip("_") or "train")
+                    epochs = np.arange(first_epoch, first_epoch + len(values)) if x_values is None else x_values
+                    marker = "o" if len(values) <= 50 else None
+                    axes.plot(epochs, values, style, marker=marker, markersize=3, label=prefix.rstrip("_") or "train")
             axes.set_xlabel(x_label)
             axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if len(history["loss"]) == 1:  # one epoch: a point, with the epoch's number the only tick
+                axes.set_xlim(first_epoch - 1, first_epoch + 1)
             axes.set_ylabel(metric)
             axes.grid(alpha=0.3)
             if axes.lines:

@@ -60,6 +60,12 @@ def test_the_penalty_is_chosen_on_validation_data():
     weakest = fit_linear_head(train, 3)  # no validation data: the smallest penalty
     assert weakest.l2 == min(feature_lib.L2_PENALTIES) and weakest.val_accuracy is None and weakest.scores == {}
     assert head.l2 > weakest.l2 and head.val_accuracy > head.scores[weakest.l2] + 0.03
+    trajectory = head.trajectory  # the chosen penalty's learning curves, ending at the head it returns
+    assert trajectory["step"][:2] == [0, feature_lib.MONITOR_EVERY]
+    assert trajectory["val_accuracy"][-1] == head.val_accuracy
+    assert trajectory["accuracy"][-1] == pytest.approx(head.train_accuracy)
+    assert trajectory["loss"][-1] < trajectory["loss"][0]
+    assert set(weakest.trajectory) == {"step", "loss", "accuracy"}
 
 
 @pytest.mark.backend_independent
