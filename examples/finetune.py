@@ -12,7 +12,7 @@ chosen on the validation videos); stage 2 (``--stage2 yes``; by default only
 from 1000 training videos) then trains Mixed_5b/5c at Adam 1e-4 with early
 stopping, keeping stage 1's weights unless an epoch beats them.
 
-    python examples/finetune.py --out /tmp/motion                # about 2 minutes on 2 CPU cores
+    python examples/finetune.py --out /tmp/motion                # about 3 minutes on 2 CPU cores
     python examples/finetune.py --out /tmp/motion --stage2 yes   # both stages
 
 The same steps from the command line::
