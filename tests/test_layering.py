@@ -37,6 +37,7 @@ LEVELS = {
     "keras_i3d.inflation": 6,
     "keras_i3d.training": 7,
     "keras_i3d.serving": 7,
+    "keras_i3d.fvd": 7,
     "keras_i3d.bench": 8,
     "keras_i3d.cli": 9,
     "keras_i3d.__main__": 10,
