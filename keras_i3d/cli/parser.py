@@ -15,6 +15,7 @@ import traceback
 
 from keras_i3d import presets as presets_lib
 from keras_i3d.bench.choices import BACKENDS, DTYPES, JIT_COMPILE, MODES, PEERS
+from keras_i3d.fvd.defaults import DEFAULT_FRAMES, RESIZE_MODES
 from keras_i3d.model.names import FEATURES_ENDPOINT, FREEZE_UNTIL_ENDPOINT, IMPLEMENTATIONS, VALID_ENDPOINTS
 from keras_i3d.training.defaults import (
     CHECKPOINT_POLICIES,
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_video_commands(sub)
     add_export_command(sub)
     add_training_commands(sub, add_common_options)
+    add_fvd_command(sub, add_common_options)
     add_bench_command(sub, add_common_options)
     return parser
 
@@ -312,6 +314,36 @@ def add_training_commands(sub, common) -> None:
     )
     common(p)
     p.set_defaults(run=("training", "_cmd_finetune"))
+
+
+def add_fvd_command(sub, common) -> None:
+    """Adds ``fvd`` to the subcommands; ``common`` adds --quiet/--debug."""
+    p = sub.add_parser(
+        "fvd",
+        help="the Fréchet Video Distance between two sets of videos (the reference's definition)",
+        description="The Fréchet Video Distance (Unterthiner et al. 2018) as google-research's reference computes "
+        "it: every frame resized to 224x224 with TF1's bilinear, the 400 logits of Kinetics-400 I3D (kinetics400_rgb "
+        "= the TF-Hub module) averaged over time, unbiased covariances. REAL and FAKE are each a folder of videos "
+        "(the first --frames frames of each), a .npy of videos (N, T, H, W, 3) with values 0-255, or statistics "
+        "saved with --save-stats (.npz).",
+    )
+    p.add_argument("real", help="a folder of videos, a .npy of videos, or saved statistics (.npz)")
+    p.add_argument("fake", help="the same kinds")
+    p.add_argument("--json", action="store_true", help="print a JSON object (fvd, counts, settings)")
+    p.add_argument("--save-stats", metavar="PATH", help="save REAL's statistics (.npz) to reuse")
+    p.add_argument(
+        "--frames", type=at_least_one, default=DEFAULT_FRAMES,
+        help=f"frames per video file, from its start (default {DEFAULT_FRAMES}; arrays keep theirs)",
+    )  # fmt: skip
+    p.add_argument("--batch-size", type=positive_int, default=8, help="videos per forward pass (default 8)")
+    p.add_argument(
+        "--resize", choices=RESIZE_MODES, default="reference",
+        help="frame preprocessing: reference (TF1 bilinear to 224x224, the default), half_pixel (PyTorch's grid), "
+        "center_crop (short side to 224, centre crop)",
+    )  # fmt: skip
+    p.add_argument("--weights", default="kinetics400_rgb", help="the network (default: the reference's)")
+    common(p)
+    p.set_defaults(run=("fvd", "_cmd_fvd"))
 
 
 def add_bench_command(sub, common) -> None:

@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-#: The preprocessing conventions `preprocess_for_fvd` offers; ``"reference"`` is the FVD reference's.
-RESIZE_MODES = ("reference", "half_pixel", "center_crop")
+from keras_i3d.fvd.defaults import RESIZE_MODES
+
 #: The I3D input size FVD uses.
 FVD_SIZE = 224
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_i3d.errors import InputError
 from keras_i3d.fvd.frechet import frechet_distance
 from keras_i3d.utils.files import atomic_path
 from keras_i3d.version import __version__
@@ -97,7 +98,7 @@ class FVDStatistics:
         """Reads statistics written by `save`.
 
         Raises:
-            ValueError: for a file that is not FVD statistics.
+            InputError: for a file that is not FVD statistics (a `ValueError`).
         """
         try:
             with np.load(path, allow_pickle=False) as data:
@@ -107,7 +108,7 @@ class FVDStatistics:
             if total.shape != (stats.dim,) or outer.shape != (stats.dim, stats.dim):
                 raise ValueError(f"sums of shapes {total.shape} and {outer.shape} for dim {stats.dim}")
         except (OSError, KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{path} is not FVD statistics saved by keras_i3d ({e}).") from None
+            raise InputError(f"{path} is not FVD statistics saved by keras_i3d ({e}).") from None
         stats.count, stats.sum, stats.outer = int(meta["count"]), total.astype(np.float64), outer.astype(np.float64)
         return stats
 

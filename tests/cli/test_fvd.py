@@ -1,0 +1,55 @@
+"""keras-i3d fvd: its files, options and errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from keras_i3d.fvd.statistics import FVDStatistics
+from tests.support.cli import run_cli
+
+
+@pytest.mark.requires_data
+@pytest.mark.torch_only  # the command's plumbing; the network's FVD per backend is tests/fvd/test_fvd.py's
+def test_fvd_command_prints_the_value_saves_statistics_and_reuses_them(tmp_path, capsys, converted_rgb):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "real.npy", rng.integers(0, 256, (3, 9, 32, 32, 3)).astype(np.uint8))
+    np.save(tmp_path / "fake.npy", (rng.integers(0, 256, (3, 9, 32, 32, 3)) // 2).astype(np.uint8))
+    status, stdout, err = run_cli(
+        capsys, "fvd", tmp_path / "real.npy", tmp_path / "fake.npy", "--json", "--save-stats", tmp_path / "real.npz",
+        "--batch-size", 2, "--quiet",
+    )  # fmt: skip
+    assert status == 0 and err == "", err
+    report = json.loads(stdout)
+    assert report["real"]["videos"] == 3 and report["fake"]["videos"] == 3 and report["fvd"] > 0
+    settings = {"frames": 9, "resize": "reference", "network": "kinetics400_rgb", "embedding": "logits"}
+    assert report["settings"] == settings
+    status, stdout, _ = run_cli(capsys, "fvd", tmp_path / "real.npz", tmp_path / "fake.npy", "--quiet")
+    assert status == 0 and stdout == f"{report['fvd']:.4f}\n"  # saved statistics give the same value
+    status, stdout, _ = run_cli(capsys, "fvd", tmp_path / "real.npz", tmp_path / "real.npz")
+    assert status == 0 and stdout == "0.0000\n"
+
+
+@pytest.mark.backend_independent
+def test_fvd_command_refuses_bad_input_in_one_line(tmp_path, capsys):
+    settings = {"frames": 16, "resize": "reference", "network": "kinetics400_rgb", "embedding": "logits"}
+    for name, resize in (("a.npz", "reference"), ("b.npz", "half_pixel")):
+        stats = FVDStatistics(400, {**settings, "resize": resize})
+        stats.update(np.random.default_rng(0).normal(size=(3, 400)))
+        stats.save(tmp_path / name)
+    (tmp_path / "broken.npz").write_bytes(b"PK not really")
+    (tmp_path / "list.txt").write_text("a.mp4\n")
+    a = tmp_path / "a.npz"
+    cases = [
+        ((a, tmp_path / "missing"), 2, "missing does not exist"),
+        ((a, tmp_path / "list.txt"), 2, "give a folder of videos, a .npy of videos or saved"),
+        ((a, tmp_path / "b.npz"), 2, "different settings (resize: 'reference' vs 'half_pixel')"),
+        ((a, tmp_path / "broken.npz"), 1, "broken.npz is not FVD statistics saved by keras_i3d"),
+        ((a, a, "--save-stats", tmp_path / "s.npy"), 2, "writes .npz"),
+        ((a, a, "--resize", "bicubic"), 2, "invalid choice: 'bicubic'"),
+    ]
+    for argv, code, message in cases:
+        status, stdout, err = run_cli(capsys, "fvd", *argv)
+        assert status == code and stdout == "" and len(err.strip().splitlines()) == 1 and message in err, err

@@ -1,0 +1,97 @@
+"""FVD's sources (arrays, .npy, video files, datasets, statistics) and bad inputs, with a stand-in network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from keras_i3d.fvd import api
+from keras_i3d.fvd.statistics import FVDStatistics
+from tests.support.synthetic_videos import write_video
+
+pytestmark = pytest.mark.backend_independent  # the plumbing; the network is tested in test_fvd.py
+
+
+class StandIn:
+    """An embedder whose 400 "logits" are fixed random projections of the mean frame: cheap and exact."""
+
+    batch_size = 3
+
+    def __init__(self):
+        self.calls = 0
+
+    def settings(self, frames):
+        return {"frames": frames, "resize": "reference", "network": "stand-in", "embedding": "logits"}
+
+    def __call__(self, videos):
+        self.calls += 1
+        videos = np.asarray(videos, np.float64)
+        features = videos.mean(axis=(1, 2, 3))  # (N, 3)
+        projection = np.random.default_rng(0).normal(size=(3, 400))
+        return np.tanh(features @ projection / 255) + videos[:, :, 0, 0, 0].mean(axis=1, keepdims=True) / 255
+
+
+def _videos(n, seed, frames=9, size=(16, 24)):
+    return np.random.default_rng(seed).integers(0, 256, (n, frames, *size, 3)).astype(np.uint8)
+
+
+def test_every_source_gives_the_same_statistics(tmp_path):
+    videos = _videos(7, 0)
+    expected = api.video_statistics(videos, StandIn(), batch_size=7, progress=False)
+    np.save(tmp_path / "videos.npy", videos)
+    for source in (
+        tmp_path / "videos.npy", [videos[:3], videos[3:]], ((videos[i : i + 2], None) for i in range(0, 7, 2)),
+        __import__("keras").ops.convert_to_tensor(videos),
+    ):  # fmt: skip
+        stats = api.video_statistics(source, StandIn(), batch_size=2, progress=False)
+        assert stats.count == 7
+        np.testing.assert_allclose(stats.outer, expected.outer, rtol=1e-12)
+    saved = expected.save(tmp_path / "real.npz")
+    assert api.video_statistics(saved, progress=False).count == 7
+    other = _videos(5, 1)
+    value = api.frechet_video_distance(videos, other, StandIn(), progress=False)
+    assert value > 0 and api.frechet_video_distance(saved, other, StandIn(), progress=False) == pytest.approx(value)
+    assert api.frechet_video_distance(videos[::-1], other, StandIn(), batch_size=1, progress=False) == pytest.approx(
+        value, rel=1e-9
+    )  # order and batch size do not matter
+
+
+def test_video_files_give_their_first_frames(tmp_path):
+    videos = _videos(3, 2, frames=12, size=(32, 32)) // 64 * 64
+    (tmp_path / "set").mkdir()
+    for i, clip in enumerate(videos):
+        write_video(tmp_path / "set" / f"{i}.mp4", clip)
+    stats = api.video_statistics(tmp_path / "set", StandIn(), frames=10, progress=False)
+    assert stats.count == 3 and stats.settings["frames"] == 10
+    with pytest.raises(ValueError, match="0.mp4 has 12 frames, fewer than the 16 asked for"):
+        api.video_statistics(tmp_path / "set", StandIn(), progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no videos"):
+        api.video_statistics(tmp_path / "empty", StandIn(), progress=False)
+
+
+@pytest.mark.parametrize(
+    ("videos", "match"),
+    [
+        (_videos(3, 0, frames=8), "at least 9 frames per video"),
+        (_videos(1, 0), "at least 2 videos per set; got 1"),
+        (_videos(3, 0)[..., :2], r"RGB videos \(N, T, H, W, 3\)"),
+        (_videos(3, 0)[0], r"RGB videos \(N, T, H, W, 3\)"),
+        (np.full((3, 9, 8, 8, 3), np.nan), "not finite"),
+        (np.full((3, 9, 8, 8, 3), 1.5) * 255, r"values 0-255, as the reference does; these range over \[0, 382.5\]"),
+    ],
+)
+def test_bad_videos_are_refused(videos, match):
+    with pytest.raises(ValueError, match=match):
+        api.video_statistics(videos, StandIn(), progress=False)
+
+
+def test_sets_of_other_settings_or_lengths_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="Videos of 10 frames after videos of 9"):
+        api.video_statistics([_videos(2, 0), _videos(2, 1, frames=10)], StandIn(), progress=False)
+    stats = FVDStatistics(400, {**StandIn().settings(9), "resize": "half_pixel"})
+    stats.update(np.zeros((2, 400)))
+    with pytest.raises(ValueError, match="different settings \\(resize: 'reference' vs 'half_pixel'\\)"):
+        api.frechet_video_distance(_videos(3, 0), stats, StandIn(), progress=False)
+    with pytest.raises(ValueError, match="a folder of videos, a .npy of videos or saved statistics"):
+        api.video_statistics(tmp_path / "videos.txt", StandIn(), progress=False)
