@@ -95,3 +95,23 @@ def test_sets_of_other_settings_or_lengths_are_refused(tmp_path):
         api.frechet_video_distance(_videos(3, 0), stats, StandIn(), progress=False)
     with pytest.raises(ValueError, match="a folder of videos, a .npy of videos or saved statistics"):
         api.video_statistics(tmp_path / "videos.txt", StandIn(), progress=False)
+
+
+def test_the_keras_metric_streams_like_the_function(tmp_path):
+    from keras_i3d.fvd.metric import FrechetVideoDistance
+
+    real, fake = _videos(6, 3), _videos(6, 4)
+    expected = api.frechet_video_distance(real, fake, StandIn(), progress=False)
+    metric = FrechetVideoDistance(embedder=StandIn())
+    for start in (0, 2, 4):
+        metric.update_state(real[start : start + 2], fake[start : start + 2])
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-5)  # a float32 result
+    metric.reset_state()
+    with pytest.raises(ValueError, match="has seen none"):
+        metric.result()
+    saved = api.video_statistics(real, StandIn(), progress=False).save(tmp_path / "real.npz")
+    fixed = FrechetVideoDistance(saved, embedder=StandIn())
+    fixed.update_state(None, fake)
+    assert float(fixed.result()) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="needs real videos as y_true"):
+        FrechetVideoDistance(embedder=StandIn()).update_state(None, fake)
