@@ -7,28 +7,10 @@ import pytest
 
 from keras_i3d.fvd import api
 from keras_i3d.fvd.statistics import FVDStatistics
+from tests.support.fvd import StandIn
 from tests.support.synthetic_videos import write_video
 
 pytestmark = pytest.mark.backend_independent  # the plumbing; the network is tested in test_fvd.py
-
-
-class StandIn:
-    """An embedder whose 400 "logits" are fixed random projections of the mean frame: cheap and exact."""
-
-    batch_size = 3
-
-    def __init__(self):
-        self.calls = 0
-
-    def settings(self, frames):
-        return {"frames": frames, "resize": "reference", "network": "stand-in", "embedding": "logits"}
-
-    def __call__(self, videos):
-        self.calls += 1
-        videos = np.asarray(videos, np.float64)
-        features = videos.mean(axis=(1, 2, 3))  # (N, 3)
-        projection = np.random.default_rng(0).normal(size=(3, 400))
-        return np.tanh(features @ projection / 255) + videos[:, :, 0, 0, 0].mean(axis=1, keepdims=True) / 255
 
 
 def _videos(n, seed, frames=9, size=(16, 24)):
