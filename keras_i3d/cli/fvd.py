@@ -9,7 +9,7 @@ from pathlib import Path
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
-    from keras_i3d.fvd.api import video_statistics
+    from keras_i3d.fvd.api import is_statistics, video_statistics
     from keras_i3d.fvd.embedding import FVDEmbedder
 
 
@@ -26,7 +26,7 @@ def _cmd_fvd(args: argparse.Namespace) -> int:
     real, fake = _source(args.real), _source(args.fake)
     if args.save_stats is not None and Path(args.save_stats).suffix != ".npz":
         raise ValueError(f"--save-stats writes .npz; got {Path(args.save_stats).name}.")
-    both_saved = real.suffix.lower() == ".npz" and fake.suffix.lower() == ".npz"
+    both_saved = is_statistics(real) and is_statistics(fake)
     embedder = None if both_saved else FVDEmbedder(args.weights, args.resize, args.batch_size)
     progress = not args.quiet
     real_stats = video_statistics(real, embedder, args.frames, args.batch_size, progress)

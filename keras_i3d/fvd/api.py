@@ -107,10 +107,8 @@ def video_statistics(
             `keras_i3d.fvd.embedding.check_videos`), or fewer than two videos.
         VideoError: for a video file that cannot be decoded.
     """
-    if isinstance(source, FVDStatistics):
-        return source
-    if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npz":
-        return FVDStatistics.load(source)
+    if is_statistics(source):
+        return source if isinstance(source, FVDStatistics) else FVDStatistics.load(source)
     embedder = embedder or FVDEmbedder(batch_size=batch_size)
     batches, total = _batches(source, frames, batch_size)
     stats = None
@@ -140,14 +138,15 @@ def frechet_video_distance(
     ``frechet_video_distance``): TF1 bilinear resize to 224x224, the 400
     ``kinetics400_rgb`` logits averaged over time, unbiased covariances.
     """
-    embedder = embedder if embedder is not None or _both_statistics(a, b) else FVDEmbedder(batch_size=batch_size)
+    if embedder is None and not (is_statistics(a) and is_statistics(b)):
+        embedder = FVDEmbedder(batch_size=batch_size)  # one network for both sides
     first = video_statistics(a, embedder, frames, batch_size, progress)
     second = video_statistics(b, embedder, frames, batch_size, progress)
     return first.frechet_distance_to(second)
 
 
-def _both_statistics(a, b) -> bool:
-    def is_statistics(x):
-        return isinstance(x, FVDStatistics) or (isinstance(x, (str, os.PathLike)) and Path(x).suffix.lower() == ".npz")
-
-    return is_statistics(a) and is_statistics(b)
+def is_statistics(source) -> bool:
+    """Whether ``source`` is statistics already: `FVDStatistics` or a saved ``.npz`` (no network needed)."""
+    return isinstance(source, FVDStatistics) or (
+        isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".npz"
+    )

@@ -348,8 +348,9 @@ def finetune(
         raise DatasetError(f"No labels.txt beside {info.files[0]}: give a folder written by `keras-i3d dataset`.")
     _check_trainable(info, paths)
     split_seed = 0 if seed is None else seed
-    with _data_errors(info.files + (dataset_info(val).files if val is not None else ())):
-        plan = _validation_plan(dataset, info, val, holdout, split_seed)
+    val_info = dataset_info(val) if val is not None else None
+    with _data_errors(info.files + (val_info.files if val_info is not None else ())):
+        plan = _validation_plan(dataset, info, val, val_info, holdout, split_seed)
     run_stage2 = stage2 == "yes" or (stage2 == "auto" and plan.training_videos >= STAGE2_AUTO_VIDEOS)
     if run_stage2 and plan.training_videos < batch_size:
         raise DatasetError(
@@ -439,9 +440,8 @@ class _ValidationPlan:
     files: tuple[str, ...]
 
 
-def _validation_plan(dataset, info, val, holdout: float, seed: int) -> _ValidationPlan:
+def _validation_plan(dataset, info, val, val_info, holdout: float, seed: int) -> _ValidationPlan:
     if val is not None:
-        val_info = dataset_info(val)
         if val_info.labels is not None and val_info.labels != info.labels:
             raise DatasetError("The validation data's classes (labels.txt) differ from the training data's.")
         return _ValidationPlan(
