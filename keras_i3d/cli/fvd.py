@@ -10,6 +10,7 @@ from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
     from keras_i3d.fvd.api import is_statistics, video_statistics
+    from keras_i3d.fvd.clips import ClipSampling
     from keras_i3d.fvd.embedding import FVDEmbedder
 
 
@@ -29,10 +30,11 @@ def _cmd_fvd(args: argparse.Namespace) -> int:
     both_saved = is_statistics(real) and is_statistics(fake)
     embedder = None if both_saved else FVDEmbedder(args.weights, args.resize, args.batch_size)
     progress = not args.quiet
-    real_stats = video_statistics(real, embedder, args.frames, args.batch_size, progress)
+    clips = ClipSampling(args.clip, args.start, args.seed)
+    real_stats = video_statistics(real, embedder, args.frames, args.batch_size, progress, clips)
     if args.save_stats is not None:
         real_stats.save(args.save_stats)
-    fake_stats = video_statistics(fake, embedder, args.frames, args.batch_size, progress)
+    fake_stats = video_statistics(fake, embedder, args.frames, args.batch_size, progress, clips)
     value = real_stats.frechet_distance_to(fake_stats)
     if args.json:
         print(json.dumps({

@@ -15,7 +15,7 @@ import traceback
 
 from keras_i3d import presets as presets_lib
 from keras_i3d.bench.choices import BACKENDS, DTYPES, JIT_COMPILE, MODES, PEERS
-from keras_i3d.fvd.defaults import DEFAULT_FRAMES, RESIZE_MODES
+from keras_i3d.fvd.defaults import CLIP_SAMPLINGS, DEFAULT_FRAMES, RESIZE_MODES
 from keras_i3d.model.names import FEATURES_ENDPOINT, FREEZE_UNTIL_ENDPOINT, IMPLEMENTATIONS, VALID_ENDPOINTS
 from keras_i3d.training.defaults import (
     CHECKPOINT_POLICIES,
@@ -28,7 +28,14 @@ from keras_i3d.training.defaults import (
     STAGE2_AUTO_VIDEOS,
     STAGE2_CHOICES,
 )
-from keras_i3d.utils.arguments import OneLineArgumentParser, at_least_one, fraction, positive_float, positive_int
+from keras_i3d.utils.arguments import (
+    OneLineArgumentParser,
+    at_least_one,
+    at_least_zero,
+    fraction,
+    positive_float,
+    positive_int,
+)
 from keras_i3d.version import __version__
 
 
@@ -324,8 +331,8 @@ def add_fvd_command(sub, common) -> None:
         description="The Fréchet Video Distance (Unterthiner et al. 2018) as google-research's reference computes "
         "it: every frame resized to 224x224 with TF1's bilinear, the 400 logits of Kinetics-400 I3D (kinetics400_rgb "
         "= the TF-Hub module) averaged over time, unbiased covariances. REAL and FAKE are each a folder of videos "
-        "(the first --frames frames of each), a .npy of videos (N, T, H, W, 3) with values 0-255, or statistics "
-        "saved with --save-stats (.npz).",
+        "(--frames frames of each: the first, or as --clip says), a .npy of videos (N, T, H, W, 3) with values "
+        "0-255, or statistics saved with --save-stats (.npz).",
     )
     p.add_argument("real", help="a folder of videos, a .npy of videos, or saved statistics (.npz)")
     p.add_argument("fake", help="the same kinds")
@@ -335,6 +342,13 @@ def add_fvd_command(sub, common) -> None:
         "--frames", type=at_least_one, default=DEFAULT_FRAMES,
         help=f"frames per video file, from its start (default {DEFAULT_FRAMES}; arrays keep theirs)",
     )  # fmt: skip
+    p.add_argument(
+        "--clip", choices=CLIP_SAMPLINGS, default="first",
+        help="which frames of each video file: first (consecutive from --start, the default), even (spread from "
+        "--start to the last frame) or random (consecutive from a random start, seeded by --seed and the file name)",
+    )  # fmt: skip
+    p.add_argument("--start", type=at_least_zero, default=0, help="the first frame a clip may take (default 0)")
+    p.add_argument("--seed", type=at_least_zero, default=0, help="seed of --clip random (default 0)")
     p.add_argument("--batch-size", type=positive_int, default=8, help="videos per forward pass (default 8)")
     p.add_argument(
         "--resize", choices=RESIZE_MODES, default="reference",

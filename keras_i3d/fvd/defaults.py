@@ -8,3 +8,6 @@ RESIZE_MODES = ("reference", "half_pixel", "center_crop")
 DEFAULT_FRAMES = 16
 #: The network needs at least this many frames: after its 8x temporal stride, the Logits pool spans 2 steps.
 MIN_FRAMES = 9
+#: How clips are taken from video files (`keras_i3d.fvd.clips.ClipSampling`): the first frames
+#: (from a start), frames spread evenly over the video, or a seeded random clip.
+CLIP_SAMPLINGS = ("first", "even", "random")

@@ -21,6 +21,14 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def at_least_zero(text: str) -> int:
+    """An ``argparse`` type: an int of at least 0 ("must be at least 0; got -1")."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0; got {value}.")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An ``argparse`` type: an int above 0 ("must be positive; got 0")."""
     value = _number(text, int)

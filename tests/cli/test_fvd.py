@@ -10,6 +10,7 @@ import pytest
 from keras_i3d.fvd.statistics import FVDStatistics
 from tests.support.cli import run_cli
 from tests.support.fvd import StandIn
+from tests.support.synthetic_videos import write_video
 
 
 @pytest.mark.backend_independent  # the command's plumbing; the network's FVD per backend is tests/fvd/test_fvd.py's
@@ -36,6 +37,30 @@ def test_fvd_command_prints_the_value_saves_statistics_and_reuses_them(tmp_path,
 
 
 @pytest.mark.backend_independent
+def test_fvd_command_reads_folders_of_video_files(tmp_path, capsys, monkeypatch):
+    from keras_i3d.cli import fvd as command
+
+    monkeypatch.setattr(command, "FVDEmbedder", lambda weights, resize, batch_size: StandIn())
+    rng = np.random.default_rng(1)
+    for name, scale in (("real", 1), ("fake", 2)):
+        (tmp_path / name / "nested").mkdir(parents=True)
+        for i in range(3):
+            clip = (rng.integers(0, 256, (12, 32, 48, 3)) // 64 * 64 // scale).astype(np.uint8)
+            write_video(tmp_path / name / "nested" / f"{i}.mp4", clip)
+    (tmp_path / "real" / "notes.txt").write_text("not a video")  # other files are skipped
+    status, stdout, err = run_cli(
+        capsys, "fvd", tmp_path / "real", tmp_path / "fake", "--json", "--frames", 10, "--clip", "random",
+        "--seed", 3, "--quiet",
+    )  # fmt: skip
+    assert status == 0 and err == "", err
+    report = json.loads(stdout)
+    assert report["real"]["videos"] == 3 and report["fake"]["videos"] == 3 and report["fvd"] > 0
+    assert report["settings"]["frames"] == 10 and report["settings"]["clips"] == "random from frame 0, seed 3"
+    status, _, err = run_cli(capsys, "fvd", tmp_path / "real", tmp_path / "fake", "--start", 5, "--quiet")
+    assert status == 2 and "0.mp4 has 12 frames, fewer than the 21 that 16 frames from frame 5 need" in err, err
+
+
+@pytest.mark.backend_independent
 def test_fvd_command_refuses_bad_input_in_one_line(tmp_path, capsys):
     settings = {"frames": 16, "resize": "reference", "network": "kinetics400_rgb", "embedding": "logits"}
     for name, resize in (("a.npz", "reference"), ("b.npz", "half_pixel")):
@@ -52,6 +77,8 @@ def test_fvd_command_refuses_bad_input_in_one_line(tmp_path, capsys):
         ((a, tmp_path / "broken.npz"), 1, "broken.npz is not FVD statistics saved by keras_i3d"),
         ((a, a, "--save-stats", tmp_path / "s.npy"), 2, "writes .npz"),
         ((a, a, "--resize", "bicubic"), 2, "invalid choice: 'bicubic'"),
+        ((a, a, "--start", "-1"), 2, "must be at least 0; got -1"),
+        ((a, a, "--clip", "middle"), 2, "invalid choice: 'middle'"),
     ]
     for argv, code, message in cases:
         status, stdout, err = run_cli(capsys, "fvd", *argv)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keras_i3d.fvd import api
+from keras_i3d.fvd.clips import ClipSampling
 from keras_i3d.fvd.statistics import FVDStatistics
 from tests.support.fvd import StandIn
 from tests.support.synthetic_videos import write_video
@@ -45,11 +46,37 @@ def test_video_files_give_their_first_frames(tmp_path):
         write_video(tmp_path / "set" / f"{i}.mp4", clip)
     stats = api.video_statistics(tmp_path / "set", StandIn(), frames=10, progress=False)
     assert stats.count == 3 and stats.settings["frames"] == 10
-    with pytest.raises(ValueError, match="0.mp4 has 12 frames, fewer than the 16 asked for"):
+    with pytest.raises(ValueError, match="0.mp4 has 12 frames, fewer than the 16 that 16 frames from frame 0 need"):
         api.video_statistics(tmp_path / "set", StandIn(), progress=False)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no videos"):
         api.video_statistics(tmp_path / "empty", StandIn(), progress=False)
+
+
+def test_clip_sampling_takes_the_frames_it_names(tmp_path):
+    # Frame t is a flat grey of 12 * t, so a decoded frame's mean says which frame it was.
+    ramp = np.broadcast_to((12 * np.arange(20, dtype=np.uint8))[:, None, None, None], (20, 16, 16, 3))
+    path = write_video(tmp_path / "ramp.mp4", np.ascontiguousarray(ramp))
+
+    def taken(sampling, frames=9):
+        return np.round(sampling.read(path, frames).mean(axis=(1, 2, 3)) / 12).astype(int).tolist()
+
+    assert taken(ClipSampling()) == list(range(9))
+    assert taken(ClipSampling(start=5)) == list(range(5, 14))
+    assert taken(ClipSampling("even", start=2), frames=10) == [2, 4, 6, 8, 10, 11, 13, 15, 17, 19]
+    random = taken(ClipSampling("random", seed=7))
+    assert random == list(range(random[0], random[0] + 9)) and 0 <= random[0] <= 11
+    starts = {ClipSampling("random", seed=seed).indices(20, 9, "ramp.mp4")[0] for seed in range(40)}
+    assert len(starts) > 5  # seeds move the clip ...
+    again = ClipSampling("random", seed=7).indices(20, 9, "ramp.mp4")[0]
+    assert again == random[0]  # ... and one seed and name always give the same clip
+    with pytest.raises(ValueError, match="ramp.mp4 has 20 frames, fewer than the 21 that 9 frames from frame 12"):
+        ClipSampling(start=12).read(path, 9)
+    for bad, match in ((dict(mode="middle"), "first, even, random"), (dict(start=-1), "`start` must be an int >= 0")):
+        with pytest.raises(ValueError, match=match):
+            ClipSampling(**bad)
+    stats = api.video_statistics([path, path], StandIn(), frames=9, progress=False, clips=ClipSampling("even"))
+    assert stats.settings["clips"] == "even from frame 0" and stats.count == 2
 
 
 @pytest.mark.parametrize(
