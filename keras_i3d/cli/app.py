@@ -40,8 +40,19 @@ def command_function(args: argparse.Namespace):
 
 
 def _runs_a_model(args: argparse.Namespace) -> bool:
-    """False where no Keras model runs: a command declaring ``runs_a_model=False``, or ``download --data-dir``."""
-    return getattr(args, "runs_a_model", True) and not getattr(args, "data_dir", None)
+    """False where no Keras model runs: ``download --data-dir``, or a command declaring ``runs_a_model=False``.
+
+    ``flow`` declares it, and runs none with OpenCV's TV-L1; its ``--flow-implementation auto`` is
+    resolved here (after the command's module, which imports Keras, so no framework is started twice).
+    """
+    if getattr(args, "data_dir", None):
+        return False
+    if getattr(args, "runs_a_model", True):
+        return True
+    if getattr(args, "flow_implementation", "opencv") == "auto":
+        flow = importlib.import_module("keras_i3d.video.flow")
+        args.flow_implementation = flow.resolve_flow_implementation("auto")
+    return getattr(args, "flow_implementation", "opencv") != "opencv"
 
 
 def main(argv: list[str] | None = None) -> int:

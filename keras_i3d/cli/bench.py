@@ -16,13 +16,17 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from keras_i3d.errors import KerasI3DError
 from keras_i3d.utils.files import write_text_atomic
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
+    from keras_i3d.bench import flow as bench_flow
     from keras_i3d.bench import model as bench_model
     from keras_i3d.bench.backends import check_peer_installed, cpu_name
     from keras_i3d.bench.model import ModelRate
@@ -34,6 +38,12 @@ SECTION_START, SECTION_END = "<!-- bench:{} -->", "<!-- /bench:{} -->"
 
 def _child(args: argparse.Namespace) -> int:
     """Measures one configuration in this process; prints one JSON line."""
+    if args.child == "flow":
+        first, second = bench_flow.flow_pairs(args.flow_pairs, *args.flow_size)
+        reference = np.load(args.flow_reference) if args.flow_reference else None
+        rate = bench_flow.bench_keras(first, second, args.batch[0], reference)
+        print("BENCH-JSON " + json.dumps(rate.to_dict()), flush=True)
+        return 0
     if args.child == "i3d-jax":
         rate = bench_model.bench_peer(
             args.batch[0], args.frames[0], args.size, args.dtype[0], args.steps, args.warmup, args.peak_tflops
@@ -63,12 +73,12 @@ def _child_command(args: argparse.Namespace, what: str, batch: int, frames: int,
     return command + (["--reference"] if args.reference else [])
 
 
-def _run_child(command: list[str], backend: str) -> ModelRate:
+def _run_child(command: list[str], backend: str, result=ModelRate):
     env = dict(os.environ, KERAS_BACKEND=backend)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("BENCH-JSON "):
-            return ModelRate.from_dict(json.loads(line[len("BENCH-JSON ") :]))
+            return result.from_dict(json.loads(line[len("BENCH-JSON ") :]))
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
     raise KerasI3DError(f"The {backend} measurement failed (exit {done.returncode}):\n{tail}")
 
@@ -191,11 +201,13 @@ def _report(args: argparse.Namespace, rates: list[ModelRate], command: str) -> i
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    args.batch = args.batch or ([8] if args.pipeline is not None else [16])
+    args.batch = args.batch or ([8] if args.pipeline is not None or args.flow else [16])
     if args.pipeline is not None:
         return _bench_pipeline(args)
     if args.child:
         return _child(args)
+    if args.flow:
+        return _bench_flow(args)
     if args.merge:
         return _report(args, _read_results(args.merge), args.command or "keras-i3d bench --merge ...")
     if args.warmup < 0 or args.size < 32:
@@ -228,4 +240,47 @@ def _bench_pipeline(args: argparse.Namespace) -> int:
             f"  {rate.source:9s}  {rate.clips_per_second:8.2f} clips/s on {rate.cores} core(s) = "
             f"{rate.clips_per_second_per_core:7.2f} clips/s per core  ({rate.clips} clips in {rate.seconds:.1f} s)"
         )
+    return 0
+
+
+def _bench_flow(args: argparse.Namespace) -> int:
+    """OpenCV here, then the keras implementation in a child process per backend, on the same pairs."""
+    args.backend = args.backend or [os.environ.get("KERAS_BACKEND", "tensorflow")]
+    first, second = bench_flow.flow_pairs(args.flow_pairs, *args.flow_size)
+    if not args.quiet:
+        print(
+            f"measuring OpenCV's TV-L1, {len(first)} pairs of {args.flow_size[0]}x{args.flow_size[1]}...",
+            file=sys.stderr,
+        )
+    opencv, reference = bench_flow.bench_opencv(first, second)
+    rates = [opencv]
+    with tempfile.TemporaryDirectory() as folder:
+        reference_path = Path(folder) / "opencv.npy"
+        np.save(reference_path, reference)
+        for backend in args.backend:
+            if not args.quiet:
+                print(f"measuring the keras implementation on {backend}, batch {args.batch[0]}...", file=sys.stderr)
+            command = [sys.executable, "-m", "keras_i3d", "bench", "--child", "flow", "--batch", str(args.batch[0])]
+            command += ["--flow-pairs", str(args.flow_pairs), "--flow-size", "x".join(map(str, args.flow_size))]
+            command += ["--flow-reference", str(reference_path)]
+            rates.append(_run_child(command, backend, bench_flow.FlowRate))
+    table = bench_flow.markdown_table(rates)
+    print(table)
+    if args.json:
+        write_text_atomic(args.json, json.dumps([r.to_dict() for r in rates], indent=1) + "\n")
+    if args.markdown:
+        command = args.command or "keras-i3d " + shlex.join(getattr(args, "argv", None) or ["bench", "--flow"])
+        text = "\n".join(
+            [
+                f"Measured {datetime.date.today().isoformat()} on {opencv.device}.",
+                "",
+                "```",
+                command,
+                "```",
+                "",
+                table,
+                "",
+            ]
+        )
+        write_markdown(args.markdown, args.section, text)
     return 0

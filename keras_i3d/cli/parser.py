@@ -37,6 +37,7 @@ from keras_i3d.utils.arguments import (
     positive_int,
 )
 from keras_i3d.version import __version__
+from keras_i3d.video.defaults import FLOW_IMPLEMENTATIONS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,8 +88,18 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
         help="where computed optical flow is cached (default $KERAS_HOME/keras_i3d/flow; 'beside': beside each video)",
     )
     p.add_argument("--no-flow-cache", action="store_true", help="compute optical flow without caching it")
+    add_flow_implementation_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def add_flow_implementation_option(p: argparse.ArgumentParser) -> None:
+    """Adds ``--flow-implementation``."""
+    p.add_argument(
+        "--flow-implementation", choices=FLOW_IMPLEMENTATIONS, default="auto",
+        help="TV-L1 optical flow by opencv (CPU, a pair at a time), keras (the batched keras.ops port, on the "
+        "backend's device) or auto (the faster for the device; default)",
+    )  # fmt: skip
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
@@ -208,8 +219,10 @@ def add_video_commands(sub) -> None:
         "--cache-dir", help="folder of the flow cache (default $KERAS_HOME/keras_i3d/flow; 'beside': the video's)"
     )
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    add_flow_implementation_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=("video", "_cmd_flow"), runs_a_model=False)  # OpenCV only: TensorFlow stays unstarted
+    # With --flow-implementation opencv no Keras model runs: TensorFlow stays unstarted.
+    p.set_defaults(run=("video", "_cmd_flow"), runs_a_model=False)
 
 
 def add_export_command(sub) -> None:
@@ -244,6 +257,7 @@ def add_training_commands(sub, common) -> None:
     p.add_argument("source", help="a folder of class folders of videos, or a CSV of path,label[,start,end]")
     p.add_argument("out", help="the dataset folder")
     p.add_argument("--flow", action="store_true", help="also store TV-L1 optical flow (slow)")
+    add_flow_implementation_option(p)
     p.add_argument("--shards", type=positive_int, help="number of TFRecord files (default: one per 32 videos)")
     p.add_argument("--fps", type=positive_float, default=25.0, help="frame rate (default 25)")
     p.add_argument("--short-side", type=positive_int, default=256, help="stored frames' short side (default 256)")
@@ -360,6 +374,14 @@ def add_fvd_command(sub, common) -> None:
     p.set_defaults(run=("fvd", "_cmd_fvd"))
 
 
+def _frame_size(text: str) -> tuple[int, int]:
+    """An ``argparse`` type: ``HxW`` (e.g. ``256x341``), each at least 16."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) >= 16 for p in parts):
+        raise argparse.ArgumentTypeError(f"must be HEIGHTxWIDTH, each at least 16 (e.g. 256x341); got {text!r}.")
+    return int(parts[0]), int(parts[1])
+
+
 def add_bench_command(sub, common) -> None:
     """Adds ``bench`` to the subcommands; ``common`` adds --quiet/--debug."""
     p = sub.add_parser(
@@ -412,6 +434,14 @@ def add_bench_command(sub, common) -> None:
     )
     p.add_argument("--threads", type=positive_int, help="pipeline: tf.data threads (default: all cores)")
     p.add_argument("--no-raw", action="store_true", help="pipeline: skip decoding the source videos")
-    p.add_argument("--child", choices=("keras", *PEERS), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--flow", action="store_true",
+        help="measure TV-L1 optical flow instead: OpenCV and the keras.ops port on each --backend, pairs/s on the "
+        "same frame pairs (--batch: pairs per call, default 8)",
+    )  # fmt: skip
+    p.add_argument("--flow-pairs", type=positive_int, default=8, help="flow: frame pairs measured (default 8)")
+    p.add_argument("--flow-size", type=_frame_size, default=(256, 341), help="flow: frame size HxW (default 256x341)")
+    p.add_argument("--flow-reference", help=argparse.SUPPRESS)  # the parent's OpenCV flow, for a child's EPE
+    p.add_argument("--child", choices=("keras", "flow", *PEERS), help=argparse.SUPPRESS)
     common(p)
     p.set_defaults(run=("bench", "_cmd_bench"))

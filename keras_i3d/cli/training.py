@@ -14,7 +14,7 @@ with quiet_framework_startup():
 def _cmd_dataset(args: argparse.Namespace) -> int:
     summary = write_dataset(
         args.source, args.out, flow=args.flow, shards=args.shards, fps=args.fps, short_side=args.short_side,
-        workers=args.workers, progress=not args.quiet,
+        workers=args.workers, progress=not args.quiet, flow_implementation=args.flow_implementation,
     )  # fmt: skip
     print(
         f"{summary.out_dir}: {summary.videos} videos, {len(summary.labels)} classes, {summary.frames} frames "

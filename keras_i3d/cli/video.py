@@ -35,7 +35,7 @@ with quiet_framework_startup():
         probe_video,
         read_gif,
     )
-    from keras_i3d.video.flow import cached_flow_path, flow_cache_key, video_flow
+    from keras_i3d.video.flow import cached_flow_path, flow_cache_key, resolve_flow_implementation, video_flow
     from keras_i3d.video.flow_pictures import save_flow_picture
     from keras_i3d.video.inference import predict_clip, predict_video
     from keras_i3d.video.plots import plot_timeline
@@ -124,6 +124,7 @@ def _predict(model, path: Path, args: argparse.Namespace, endpoints=(), pool="av
     kwargs = dict(
         clip_frames=args.clip_frames, stride=args.stride, batch_size=args.batch_size, endpoints=endpoints, pool=pool,
         flow_cache=not args.no_flow_cache, flow_cache_dir=args.flow_cache_dir, progress=progress,
+        flow_implementation=args.flow_implementation,
     )  # fmt: skip
     if path.suffix.lower() == ".gif":
         frames = preloaded if preloaded is not None else read_gif(path)
@@ -321,13 +322,16 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     for option, value, suffixes in (("--out", args.out, (".npy",)), ("--picture", args.picture, (".png", ".gif"))):
         if value is not None and Path(value).suffix.lower() not in suffixes:
             raise ValueError(f"{option} names a {' or '.join(suffixes)} file; got {value}.")
-    flow = video_flow(path, cache=not args.no_cache, cache_dir=args.cache_dir, progress=not args.quiet)
+    implementation = resolve_flow_implementation(args.flow_implementation)
+    flow = video_flow(
+        path, cache=not args.no_cache, cache_dir=args.cache_dir, progress=not args.quiet, implementation=implementation
+    )
     if args.out is not None:
         with files.atomic_path(Path(args.out), suffix=".npy") as tmp:
             np.save(tmp, np.asarray(flow, np.float32))
         print(args.out)
     elif not args.no_cache:
-        print(cached_flow_path(path, flow_cache_key(path, 25.0, 256), args.cache_dir))
+        print(cached_flow_path(path, flow_cache_key(path, 25.0, 256, implementation=implementation), args.cache_dir))
     if args.picture is not None:
         print(save_flow_picture(flow, args.picture))
     return 0

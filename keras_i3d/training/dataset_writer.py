@@ -43,7 +43,7 @@ from keras_i3d.utils.progress import bar as progress_bar
 from keras_i3d.utils.tf_loader import import_tensorflow
 from keras_i3d.version import __version__
 from keras_i3d.video.decode import DEFAULT_FPS, VIDEO_SUFFIXES, iter_frames
-from keras_i3d.video.flow import TVL1, iter_flow
+from keras_i3d.video.flow import TVL1, iter_flow, resolve_flow_implementation
 
 #: Videos per shard when ``shards`` is not given.
 VIDEOS_PER_SHARD = 32
@@ -332,7 +332,8 @@ def encode_video(task: tuple[VideoEntry, dict]) -> dict:
             "end": times[-1] + round(1e6 / fps),
         }
         if options["flow"]:
-            record["flow"] = [_png(rf.quantize_flow(f)) for f in iter_flow(frames, None, TVL1(**options["tvl1"]))]
+            pairs = iter_flow(frames, None, TVL1(**options["tvl1"]), options.get("flow_implementation", "opencv"))
+            record["flow"] = [_png(rf.quantize_flow(f)) for f in pairs]
         return record
     except VideoError as e:
         return {"error": str(e).removeprefix(f"{entry.path} ").removeprefix(f"{entry.path}: ")}
@@ -468,6 +469,7 @@ def write_dataset(
     quality: int = JPEG_QUALITY,
     tvl1: TVL1 | None = None,
     progress: bool = True,
+    flow_implementation: str = "auto",
 ) -> DatasetSummary:
     """Writes the videos of ``source`` as a sharded TFRecord dataset in ``out_dir``.
 
@@ -486,6 +488,8 @@ def write_dataset(
         quality: JPEG quality of the stored frames.
         tvl1: TV-L1 parameters (default: `keras_i3d.video.flow.TVL1()`).
         progress: show a progress bar.
+        flow_implementation: TV-L1's implementation (see `keras_i3d.video.flow.tvl1`), resolved
+            here and recorded in the manifest: a dataset never mixes two implementations' flow.
 
     Returns:
         A `DatasetSummary`. ``out_dir`` then holds the shards
@@ -518,6 +522,10 @@ def write_dataset(
         "flow": bool(flow),
         "tvl1": dataclasses.asdict(tvl1 or TVL1()),
     }
+    if flow:  # recorded only with flow; OpenCV's datasets keep the plan of earlier releases (resumable)
+        implementation = resolve_flow_implementation(flow_implementation)
+        if implementation != "opencv":
+            options["flow_implementation"] = implementation
     planned = plan_shards(entries, shards)
     _check_plan(out_dir, _plan_document(entries, labels, planned, options))
     label_index = {name: i for i, name in enumerate(labels)}

@@ -1,7 +1,9 @@
 """Videos in, clips and predictions out: decoding, DeepMind's recipe on frames, TV-L1 flow, pictures.
 
 Owns `keras_i3d.video.decode` (PyAV and GIF decoding at a fixed frame rate),
-`keras_i3d.video.flow` (TV-L1 optical flow and its cache),
+`keras_i3d.video.flow` (TV-L1 optical flow: both implementations, and its cache),
+`keras_i3d.video.tvl1` (TV-L1 in keras.ops, batched), `keras_i3d.video.defaults`
+(the Keras-free choices),
 `keras_i3d.video.flow_pictures` and `keras_i3d.video.plots` (pictures), and
 `keras_i3d.video.inference` (whole-video inference in windows).
 

@@ -13,8 +13,12 @@ Sign convention (OpenCV's): ``flow[y, x] = (dx, dy)`` says the pixel at
 motion to the right gives positive x, motion down (rows grow downwards) gives
 positive y.
 
-OpenCV with its contrib modules is an optional dependency
-(``pip install "keras-i3d[video]"``).
+Two implementations compute the same TV-L1 (`tvl1`): ``"opencv"``, OpenCV's CPU
+``DualTVL1OpticalFlow`` one pair at a time (DeepMind's), and ``"keras"``, the
+batched port of that algorithm in ``keras.ops`` (`keras_i3d.video.tvl1`), which
+runs on any backend and device; ``"auto"`` picks the faster for the device
+(`AUTO_FLOW_IMPLEMENTATION`). OpenCV with its contrib modules is an optional
+dependency (``pip install "keras-i3d[video]"``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from keras_i3d.errors import FileAccessError, VideoError
@@ -35,6 +40,8 @@ from keras_i3d.utils.npy_stream import npy_stream
 from keras_i3d.utils.paths import keras_home
 from keras_i3d.utils.progress import bar as progress_bar
 from keras_i3d.video.decode import DEFAULT_FPS, iter_frames, probe_video, require_extra
+from keras_i3d.video.defaults import AUTO_FLOW_IMPLEMENTATION, FLOW_BATCH_SIZE, FLOW_IMPLEMENTATIONS
+from keras_i3d.video.tvl1 import CUDA_TVL1_FIELDS, tvl1_keras
 
 try:  # the [video] extra (opencv-contrib-python-headless)
     import cv2
@@ -67,6 +74,15 @@ class TVL1:
     scale_step: float = 0.8
     gamma: float = 0.0
     median_filtering: int = 5
+
+    @classmethod
+    def cuda(cls) -> TVL1:
+        """The parameters of OpenCV's CUDA class, which DeepMind's README links: no median filter, one loop of 300.
+
+        `keras_i3d.video.tvl1.CUDA_TVL1_FIELDS` says what the CUDA kernels do differently
+        besides (its stopping checks and its bicubic), which these fields cannot express.
+        """
+        return cls(**CUDA_TVL1_FIELDS)
 
     def create(self):
         """A new OpenCV ``DualTVL1OpticalFlow`` with these parameters."""
@@ -121,7 +137,74 @@ def tvl1_flow(previous: np.ndarray, following: np.ndarray, params: TVL1 | None =
     return algorithm.calc(previous, following, None)
 
 
-def iter_flow(frames: Iterable[np.ndarray], short_side: int | None = SHORT_SIDE, params: TVL1 | None = None):
+def resolve_flow_implementation(implementation: str = "auto") -> str:
+    """``implementation``, ``"auto"`` replaced by the faster for the device and backend (`AUTO_FLOW_IMPLEMENTATION`).
+
+    Raises:
+        ValueError: for a name not in `FLOW_IMPLEMENTATIONS`.
+    """
+    if implementation not in FLOW_IMPLEMENTATIONS:
+        raise ValueError(
+            f"The flow implementation must be one of {', '.join(FLOW_IMPLEMENTATIONS)}; got {implementation!r}."
+        )
+    if implementation != "auto":
+        return implementation
+    return AUTO_FLOW_IMPLEMENTATION["gpu" if accelerated() else "cpu"][keras.backend.backend()]
+
+
+def accelerated() -> bool:
+    """Whether the running backend puts new tensors on an accelerator (GPU or TPU), not the CPU.
+
+    Asks a new tensor where it lives (TensorFlow ``/job:.../device:CPU:0``, JAX ``cpu:0``,
+    PyTorch ``cpu``): one question for every backend.
+    """
+    return "cpu" not in str(getattr(keras.ops.zeros(()), "device", "cpu")).lower()
+
+
+def tvl1(
+    first: np.ndarray,
+    second: np.ndarray,
+    params: TVL1 | None = None,
+    implementation: str = "auto",
+    batch_size: int = FLOW_BATCH_SIZE,
+) -> np.ndarray:
+    """TV-L1 flow from ``first`` to ``second``: one pair or a batch, OpenCV's or the keras.ops port.
+
+    Args:
+        first: grayscale frames ``(B, H, W)`` or one frame ``(H, W)``: float in ``[0, 1]``
+            (see `grayscale`) or uint8, as OpenCV takes them.
+        second: the following frames, same shape and dtype.
+        params: TV-L1 parameters (default `TVL1()`, OpenCV's defaults; `TVL1.cuda` for the CUDA class's).
+        implementation: ``"opencv"`` (CPU, one pair at a time), ``"keras"`` (`keras_i3d.video.tvl1`:
+            batched, compiled, on the backend's device) or ``"auto"`` (`resolve_flow_implementation`).
+        batch_size: pairs per call of the keras implementation.
+
+    Returns:
+        float32 ``(B, H, W, 2)`` (or ``(H, W, 2)``): per-pixel displacement ``(dx, dy)`` in pixels.
+    """
+    params = params or TVL1()
+    first, second = np.asarray(first), np.asarray(second)
+    if first.shape != second.shape or first.dtype != second.dtype or first.ndim not in (2, 3):
+        raise ValueError(
+            "TV-L1 takes two grayscale frames (H, W) or batches (B, H, W) of one shape and dtype; "
+            f"got {first.shape} {first.dtype} and {second.shape} {second.dtype}."
+        )
+    if resolve_flow_implementation(implementation) == "keras":
+        return tvl1_keras(first, second, params, batch_size=batch_size)
+    if first.ndim == 2:
+        return tvl1_flow(first, second, params)
+    algorithm = params.create()
+    flows = [tvl1_flow(a, b, params, algorithm) for a, b in zip(first, second, strict=True)]
+    return np.stack(flows) if flows else np.zeros((*first.shape, 2), np.float32)
+
+
+def iter_flow(
+    frames: Iterable[np.ndarray],
+    short_side: int | None = SHORT_SIDE,
+    params: TVL1 | None = None,
+    implementation: str = "auto",
+    batch_size: int = FLOW_BATCH_SIZE,
+):
     """Flow between consecutive frames: ``n`` frames give ``n - 1`` flow fields.
 
     Args:
@@ -129,23 +212,59 @@ def iter_flow(frames: Iterable[np.ndarray], short_side: int | None = SHORT_SIDE,
         short_side: resize each frame so its short side is this first
             (`resize_short_side`, the RGB recipe); ``None`` keeps the size.
         params: TV-L1 parameters.
+        implementation: see `tvl1`.
+        batch_size: pairs per call of the keras implementation (the frames of one
+            batch are held in memory; OpenCV's takes one pair at a time).
 
     Yields:
         float32 ``(H', W', 2)`` flow in pixels, unclipped.
     """
     params = params or TVL1()
-    algorithm = params.create()
-    previous = None
+    implementation = resolve_flow_implementation(implementation)
+    if implementation == "opencv":
+        algorithm = params.create()
+        previous = None
+        for frame in frames:
+            gray = _gray(frame, short_side)
+            if previous is not None:
+                yield tvl1_flow(previous, gray, params, algorithm)
+            previous = gray
+        return
+    grays: list[np.ndarray] = []
     for frame in frames:
-        image = frame if short_side is None else resize_short_side(np.asarray(frame)[None], short_side)[0]
-        gray = grayscale(image)
-        if previous is not None:
-            yield tvl1_flow(previous, gray, params, algorithm)
-        previous = gray
+        grays.append(_gray(frame, short_side))
+        if len(grays) == batch_size + 1:
+            yield from tvl1_keras(np.stack(grays[:-1]), np.stack(grays[1:]), params, batch_size=batch_size)
+            grays = grays[-1:]
+    if len(grays) > 1:  # the last, shorter batch: padded to batch_size, so one compiled graph serves every video
+        pairs = len(grays) - 1
+        first, second = np.stack(grays[:-1]), np.stack(grays[1:])
+        fill = batch_size - pairs
+        first = np.concatenate([first, np.repeat(first[-1:], fill, axis=0)])
+        second = np.concatenate([second, np.repeat(second[-1:], fill, axis=0)])
+        yield from tvl1_keras(first, second, params, batch_size=batch_size)[:pairs]
 
 
-def flow_cache_key(path: str | os.PathLike, fps: float, short_side: int | None, params: TVL1 | None = None) -> str:
-    """The cache key: the video's content (sha256) and everything that shapes its flow."""
+def _gray(frame: np.ndarray, short_side: int | None) -> np.ndarray:
+    image = frame if short_side is None else resize_short_side(np.asarray(frame)[None], short_side)[0]
+    return grayscale(image)
+
+
+def flow_cache_key(
+    path: str | os.PathLike,
+    fps: float,
+    short_side: int | None,
+    params: TVL1 | None = None,
+    implementation: str = "opencv",
+) -> str:
+    """The cache key: the video's content (sha256) and everything that shapes its flow.
+
+    ``implementation`` (resolved: ``"opencv"`` or ``"keras"``) is part of the key, so the
+    two implementations' flows never mix; OpenCV's keys are those of earlier releases
+    (caches made before the keras implementation stay valid).
+    """
+    if implementation not in FLOW_IMPLEMENTATIONS[1:]:
+        raise ValueError(f"flow_cache_key takes a resolved implementation (opencv or keras); got {implementation!r}.")
     params = params or TVL1()
     recipe = {
         "recipe": RECIPE_VERSION,
@@ -154,6 +273,8 @@ def flow_cache_key(path: str | os.PathLike, fps: float, short_side: int | None, 
         "short_side": short_side,
         "tvl1": dataclasses.asdict(params),
     }
+    if implementation != "opencv":
+        recipe["implementation"] = implementation
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -190,6 +311,7 @@ def video_flow(
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    implementation: str = "auto",
 ) -> np.ndarray:
     """TV-L1 flow of a whole video (DeepMind's recipe), computed once and cached.
 
@@ -209,6 +331,7 @@ def video_flow(
             The file name holds a key of the video's content and every
             parameter above, so a changed video or setting never reuses a stale file.
         progress: show a progress bar.
+        implementation: TV-L1's implementation (see `tvl1`); part of the cache key.
 
     Returns:
         ``(frames - 1, H, W, 2)`` flow in pixels (float16 from the cache,
@@ -222,13 +345,16 @@ def video_flow(
     path = Path(path)
     info = probe_video(path)
     params = params or TVL1()
-    params.create()  # fail early without OpenCV-contrib
+    implementation = resolve_flow_implementation(implementation)
+    if implementation == "opencv":
+        params.create()  # fail early without OpenCV-contrib
     if not cache:
-        flows = list(_progress(iter_flow(iter_frames(path, fps), short_side, params), info, fps, progress, path))
+        pairs = iter_flow(iter_frames(path, fps), short_side, params, implementation)
+        flows = list(_progress(pairs, info, fps, progress, path))
         if not flows:
             raise VideoError(f"{path} has a single frame; optical flow needs at least 2.")
         return np.stack(flows)
-    target = cached_flow_path(path, flow_cache_key(path, fps, short_side, params), cache_dir)
+    target = cached_flow_path(path, flow_cache_key(path, fps, short_side, params, implementation), cache_dir)
     if target.is_file():
         try:
             return np.load(target, mmap_mode="r")
@@ -238,7 +364,8 @@ def video_flow(
         ensure_writable_dir(target.parent)
     except FileAccessError as e:
         raise FileAccessError(f"Cannot cache optical flow in {target.parent}: {e}") from e
-    flows = _progress(iter_flow(iter_frames(path, fps), short_side, params), info, fps, progress, path)
+    pairs = iter_flow(iter_frames(path, fps), short_side, params, implementation)
+    flows = _progress(pairs, info, fps, progress, path)
     first = next(flows, None)
     if first is None:
         raise VideoError(f"{path} has a single frame; optical flow needs at least 2.")

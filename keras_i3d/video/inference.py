@@ -192,7 +192,9 @@ def _rgb_frames(video, fps: float, size: int, short_side: int, resize: bool) -> 
             yield from preprocess_input(stacked, "rgb")
 
 
-def _flow_frames(video, fps, size, short_side, resize, cache, cache_dir, params, progress) -> Iterator[np.ndarray]:
+def _flow_frames(
+    video, fps, size, short_side, resize, cache, cache_dir, params, progress, implementation
+) -> Iterator[np.ndarray]:
     """Flow frames aligned with the RGB frames: ``n`` frames, the last repeating the last flow.
 
     Flow ``i`` is the motion from frame ``i`` to frame ``i + 1``; the last
@@ -200,9 +202,13 @@ def _flow_frames(video, fps, size, short_side, resize, cache, cache_dir, params,
     frame per video frame and their windows cover the same time.
     """
     if isinstance(video, np.ndarray):
-        flows = np.stack(list(iter_flow(video, short_side if resize else None, params)) or [np.zeros((0, 1, 1, 2))])
+        pairs = iter_flow(video, short_side if resize else None, params, implementation)
+        flows = np.stack(list(pairs) or [np.zeros((0, 1, 1, 2))])
     else:
-        flows = video_flow(video, fps, short_side, params, cache=cache, cache_dir=cache_dir, progress=progress)
+        flows = video_flow(
+            video, fps, short_side, params, cache=cache, cache_dir=cache_dir, progress=progress,
+            implementation=implementation,
+        )  # fmt: skip
     if len(flows) == 0:
         raise InputError("Optical flow needs at least 2 frames; the video has 1.")
     chunk = None
@@ -258,6 +264,7 @@ def video_inputs(
     flow_cache_dir: str | os.PathLike | None = None,
     flow_params: TVL1 | None = None,
     progress: bool = True,
+    flow_implementation: str = "auto",
 ) -> dict[str, np.ndarray]:
     """A video (or short clip) as the network's inputs, one call: what `predict_video` feeds its windows.
 
@@ -281,6 +288,8 @@ def video_inputs(
         flow_cache_dir: where (default ``$KERAS_HOME/keras_i3d/flow``).
         flow_params: TV-L1 parameters.
         progress: show a progress bar while flow is computed.
+        flow_implementation: TV-L1's implementation (``"auto"``, ``"opencv"``, ``"keras"``; see
+            `keras_i3d.video.flow.tvl1`).
 
     Returns:
         ``{stream: float32 (1, n, size, size, C)}``.
@@ -298,7 +307,8 @@ def video_inputs(
             frames = _rgb_frames(video, fps, size, short_side, True)
         else:
             frames = _flow_frames(
-                video, fps, size, short_side, True, flow_cache, flow_cache_dir, flow_params, progress
+                video, fps, size, short_side, True, flow_cache, flow_cache_dir, flow_params, progress,
+                flow_implementation,
             )  # fmt: skip
         kept = []
         for frame in frames:
@@ -329,6 +339,7 @@ def predict_video(
     flow_cache_dir: str | os.PathLike | None = None,
     flow_params: TVL1 | None = None,
     progress: bool = True,
+    flow_implementation: str = "auto",
 ) -> VideoPrediction:
     """Runs an I3D over a whole video in sliding windows.
 
@@ -353,6 +364,8 @@ def predict_video(
         flow_cache: cache the video's TV-L1 flow (see `keras_i3d.video.flow.video_flow`).
         flow_cache_dir: where; default ``$KERAS_HOME/keras_i3d/flow``; ``"beside"``: the video's folder.
         flow_params: TV-L1 parameters (default OpenCV's).
+        flow_implementation: TV-L1's implementation (``"auto"``, ``"opencv"``, ``"keras"``; see
+            `keras_i3d.video.flow.tvl1`).
         progress: show progress bars.
 
     Returns:
@@ -386,7 +399,16 @@ def predict_video(
             sources[stream] = _rgb_frames(video, fps, crop, short_side, resize)
         else:
             sources[stream] = _flow_frames(
-                video, fps, crop, short_side, resize, flow_cache, flow_cache_dir, flow_params, progress
+                video,
+                fps,
+                crop,
+                short_side,
+                resize,
+                flow_cache,
+                flow_cache_dir,
+                flow_params,
+                progress,
+                flow_implementation,
             )
     windows = {stream: _windows(frames, clip_frames, stride) for stream, frames in sources.items()}
     if estimate is None:

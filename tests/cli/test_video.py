@@ -226,6 +226,25 @@ def test_flow_command_writes_flow_and_a_picture(tmp_path, capsys):
     assert len(list((tmp_path / "cache").iterdir())) == 1
 
 
+@pytest.mark.torch_only  # the command's option; the port's numbers per backend are tests/video/test_tvl1.py's
+def test_flow_command_takes_the_keras_implementation_and_caches_it_apart(tmp_path, capsys):
+    video = write_video(tmp_path / "v.mp4", moving_square(3, 48, 64, step=(0, 2), side=16))
+    printed = {}
+    for implementation in ("opencv", "keras"):
+        status, out, err = run_cli(
+            capsys, "flow", video, "--flow-implementation", implementation, "--cache-dir", tmp_path / "cache",
+            "--quiet",
+        )  # fmt: skip
+        assert status == 0 and err == "", err
+        printed[implementation] = out.strip()
+    assert printed["opencv"] != printed["keras"]  # two cache files: the implementations never mix
+    opencv, keras = (np.load(printed[name]).astype(np.float32) for name in ("opencv", "keras"))
+    assert opencv.shape == keras.shape == (2, 256, 341, 2)
+    assert np.hypot(*(opencv - keras).transpose(3, 0, 1, 2)).mean() < 0.1
+    status, _, err = run_cli(capsys, "flow", video, "--flow-implementation", "cuda")
+    assert status == 2 and "invalid choice: 'cuda'" in err
+
+
 @pytest.mark.requires_data
 @pytest.mark.backend_independent
 def test_deepmind_flow_gif_is_flow_not_an_rgb_video(tmp_path, capsys):

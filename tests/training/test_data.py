@@ -44,7 +44,9 @@ def source(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dataset(source, tmp_path_factory):
     out = tmp_path_factory.mktemp("dataset") / "ds"
-    summary = write_dataset(source, out, flow=True, shards=2, short_side=SHORT, workers=1, progress=False)
+    summary = write_dataset(
+        source, out, flow=True, shards=2, short_side=SHORT, workers=1, progress=False, flow_implementation="opencv"
+    )
     return out, summary
 
 
@@ -77,7 +79,7 @@ def test_writer_round_trip_frames_labels_and_flow(dataset, source):
         flows = ex.feature_lists.feature_list[rf.FLOW_ENCODED].feature
         assert len(flows) == len(frames) - 1
         stored = np.stack([rf.dequantize_flow(tf.io.decode_png(f.bytes_list.value[0]).numpy()) for f in flows])
-        computed = np.stack(list(iter_flow(expected.astype(np.uint8), None)))
+        computed = np.stack(list(iter_flow(expected.astype(np.uint8), None, implementation="opencv")))
         # Flow of the resized frames (before JPEG) vs the stored one: within half a step (20/127 px).
         assert np.abs(stored - np.clip(computed, -20, 20) / 20).max() <= 0.5 / 127 + 1e-6
 
@@ -102,12 +104,16 @@ def test_rerun_resumes_keeping_finished_shards(dataset, source):
     out, _ = dataset
     shards = sorted(out.glob("*.tfrecord"))
     stamps = {p: p.stat().st_mtime_ns for p in shards}
-    summary = write_dataset(source, out, flow=True, shards=2, short_side=SHORT, workers=1, progress=False)
+    summary = write_dataset(
+        source, out, flow=True, shards=2, short_side=SHORT, workers=1, progress=False, flow_implementation="opencv"
+    )
     assert summary.resumed == 2
     assert {p: p.stat().st_mtime_ns for p in shards} == stamps
     content = shards[1].read_bytes()
     shards[1].unlink()  # as if interrupted before this shard was finished
-    summary = write_dataset(source, out, flow=True, shards=2, short_side=SHORT, workers=1, progress=False)
+    summary = write_dataset(
+        source, out, flow=True, shards=2, short_side=SHORT, workers=1, progress=False, flow_implementation="opencv"
+    )
     assert summary.resumed == 1 and summary.videos == 5
     assert shards[1].read_bytes() == content
     with pytest.raises(DatasetError, match="other videos or options"):
@@ -323,7 +329,7 @@ def test_dataset_workers_end_with_a_killed_parent(tmp_path):
             write_video(source / label / f"{i}.mp4", moving_square(150, 96, 128))
     parent = subprocess.Popen(
         [sys.executable, "-m", "keras_i3d", "dataset", str(source), str(tmp_path / "out"), "--workers", "2",
-         "--flow", "--quiet"],
+         "--flow", "--flow-implementation", "opencv", "--quiet"],
     )  # fmt: skip
     children_file = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
     workers: set[int] = set()

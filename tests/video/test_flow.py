@@ -11,10 +11,13 @@ from tests.support.synthetic_videos import moving_square, write_video
 
 pytestmark = pytest.mark.backend_independent
 
+# These tests are about the recipe, the cache and the pictures, with OpenCV's TV-L1 (the reference);
+# the keras.ops implementation and "auto" are tests/video/test_tvl1.py's.
+
 
 def _square_flow(step, frames=4):
     clip = moving_square(frames, 120, 160, step=step, side=32)
-    flows = np.stack(list(flow.iter_flow(clip, short_side=None)))
+    flows = np.stack(list(flow.iter_flow(clip, short_side=None, implementation="opencv")))
     y0, x0 = (120 - 32) // 2, (160 - 32) // 2
     inside = flows[:, y0 + 8 : y0 + 24, x0 + 8 : x0 + 24].reshape(-1, 2).mean(axis=0)
     return flows, inside
@@ -46,14 +49,14 @@ def test_float_and_uint8_frames_give_the_same_flow():
 
 def test_video_flow_follows_the_recipe_and_caches(tmp_path, monkeypatch):
     path = write_video(tmp_path / "v.mp4", moving_square(12, 240, 320, step=(0, 3)), fps=25)
-    computed = flow.video_flow(path, cache_dir=tmp_path / "cache", progress=False)
+    computed = flow.video_flow(path, cache_dir=tmp_path / "cache", progress=False, implementation="opencv")
     assert computed.shape == (11, 256, 341, 2) and computed.dtype == np.float16  # short side 256, 320x240 -> 341x256
     dx = np.asarray(computed[..., 0], np.float32)
     assert 3.0 < float(np.median(dx[np.abs(dx) > 1])) < 3.5  # 3 px per frame, in the 256/240 larger image
     (cached,) = (tmp_path / "cache").iterdir()
     assert cached.name.startswith("v.mp4.flow-") and cached.suffix == ".npy"
     monkeypatch.setattr(flow, "iter_flow", lambda *a, **k: pytest.fail("computed again"))
-    again = flow.video_flow(path, cache_dir=tmp_path / "cache", progress=False)
+    again = flow.video_flow(path, cache_dir=tmp_path / "cache", progress=False, implementation="opencv")
     np.testing.assert_array_equal(again, computed)
 
 
@@ -74,26 +77,28 @@ def test_default_cache_is_the_keras_cache_and_beside_the_video_only_when_asked(t
     videos = tmp_path / "videos"
     videos.mkdir()
     path = write_video(videos / "v.mp4", moving_square(3, 48, 64))
-    flow.video_flow(path, short_side=None, progress=False)
+    flow.video_flow(path, short_side=None, progress=False, implementation="opencv")
     assert sorted(p.name for p in videos.iterdir()) == ["v.mp4"]
     assert [p.name for p in (tmp_path / "kh" / "keras_i3d" / "flow").glob("v.mp4.flow-*.npy")]
-    flow.video_flow(path, short_side=None, progress=False, cache_dir=flow.BESIDE_THE_VIDEO)
+    flow.video_flow(path, short_side=None, progress=False, implementation="opencv", cache_dir=flow.BESIDE_THE_VIDEO)
     assert [p.name for p in videos.glob("v.mp4.flow-*.npy")]
 
 
 def test_damaged_cache_entry_is_recomputed(tmp_path):
     path = write_video(tmp_path / "v.mp4", moving_square(4, 48, 64, step=(0, 2)))
-    first = np.array(flow.video_flow(path, short_side=None, cache_dir=tmp_path / "c", progress=False))
+    first = np.array(
+        flow.video_flow(path, short_side=None, cache_dir=tmp_path / "c", progress=False, implementation="opencv")
+    )
     (entry,) = (tmp_path / "c").iterdir()
     entry.write_bytes(b"garbage")
     np.testing.assert_array_equal(
-        flow.video_flow(path, short_side=None, cache_dir=tmp_path / "c", progress=False), first
+        flow.video_flow(path, short_side=None, cache_dir=tmp_path / "c", progress=False, implementation="opencv"), first
     )
 
 
 def test_without_cache_nothing_is_written(tmp_path):
     path = write_video(tmp_path / "v.mp4", moving_square(3, 48, 64))
-    result = flow.video_flow(path, short_side=None, cache=False, progress=False)
+    result = flow.video_flow(path, short_side=None, cache=False, progress=False, implementation="opencv")
     assert result.shape == (2, 48, 64, 2) and result.dtype == np.float32
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
 
@@ -101,7 +106,7 @@ def test_without_cache_nothing_is_written(tmp_path):
 def test_single_frame_video_is_refused(tmp_path):
     path = write_video(tmp_path / "one.mp4", moving_square(1, 48, 64))
     with pytest.raises(VideoError, match="single frame; optical flow needs at least 2"):
-        flow.video_flow(path, cache_dir=tmp_path / "c", progress=False)
+        flow.video_flow(path, cache_dir=tmp_path / "c", progress=False, implementation="opencv")
     assert not list((tmp_path / "c").glob("*.npy")) if (tmp_path / "c").exists() else True
 
 

@@ -119,16 +119,15 @@ def test_two_stream_video_logits_are_the_sum(tmp_path):
     keras.utils.set_random_seed(3)
     model = TwoStreamI3D(rgb_weights=None, flow_weights=None, classifier_activation=None, size=64)
     path = write_video(tmp_path / "v.mp4", moving_square(20, 64, 80, step=(0, 2)))
-    joint = inference.predict_video(model, path, clip_frames=8, stride=8, flow_cache_dir=tmp_path / "f", **SMALL)
+    opencv = {"flow_cache_dir": tmp_path / "f", "flow_implementation": "opencv"}  # the port: test_tvl1.py
+    joint = inference.predict_video(model, path, clip_frames=8, stride=8, **opencv, **SMALL)
     rgb = inference.predict_video(model.get_layer("RGB"), path, clip_frames=8, stride=8, **SMALL)
-    flow = inference.predict_video(
-        model.get_layer("Flow"), path, clip_frames=8, stride=8, flow_cache_dir=tmp_path / "f", **SMALL
-    )
+    flow = inference.predict_video(model.get_layer("Flow"), path, clip_frames=8, stride=8, **opencv, **SMALL)
     assert joint.frames == rgb.frames == flow.frames == 20
     np.testing.assert_allclose(joint.logits, rgb.logits + flow.logits, rtol=1e-4, atol=1e-4)
     assert len(list((tmp_path / "f").iterdir())) == 1  # one flow computation, cached
     # One call gives both inputs of a clip, exactly what predict_video feeds a window.
-    inputs = inference.video_inputs(path, flow_cache_dir=tmp_path / "f", size=64, short_side=73, progress=False)
+    inputs = inference.video_inputs(path, size=64, short_side=73, progress=False, **opencv)
     assert inputs["rgb"].shape == (1, 20, 64, 64, 3) and inputs["flow"].shape == (1, 20, 64, 64, 2)
     window = {stream: x[:, 8:16] for stream, x in inputs.items()}
     np.testing.assert_allclose(np.asarray(model.predict(window, verbose=0))[0], joint.logits[1], rtol=1e-4, atol=1e-4)
