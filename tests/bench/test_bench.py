@@ -214,3 +214,28 @@ def test_a_missing_peer_is_named_before_anything_runs(capsys, monkeypatch, tmp_p
     assert list(tmp_path.iterdir()) == []
     status, _, err = run_cli(capsys, "bench", "--peak-tflops", 0)
     assert status == 2 and "--peak-tflops must be positive" in err
+
+
+@pytest.mark.backend_independent  # the report of earlier measurements: no TV-L1 runs
+def test_flow_merge_keeps_one_opencv_row_and_writes_its_section(capsys, tmp_path):
+    from keras_i3d.bench.flow import FlowRate
+
+    opencv = FlowRate("opencv", "-", 64, 1, 256, 341, 80.0, 0.0, "AMD EPYC (16 cores)")
+    files = []
+    for backend, seconds in (("jax", 0.1), ("torch", 0.2)):
+        keras_row = FlowRate("keras", backend, 64, 64, 256, 341, seconds, 9.0, "NVIDIA H200", 0.01)
+        files.append(tmp_path / f"{backend}.json")
+        files[-1].write_text(json.dumps([opencv.to_dict(), keras_row.to_dict()]))
+    report = tmp_path / "BENCHMARKS.md"
+    report.write_text("before\n<!-- bench:flow-gpu -->\npending\n<!-- /bench:flow-gpu -->\nafter\n")
+    status, stdout, err = run_cli(
+        capsys, "bench", "--flow", "--merge", *files, "--markdown", report, "--section", "flow-gpu", "--command", "x"
+    )
+    assert status == 0, err
+    rows = _rows(stdout)
+    assert [(row[0], row[1]) for row in rows] == [("opencv", "-"), ("keras", "jax"), ("keras", "torch")]
+    assert [row[5] for row in rows] == ["0.80", "640.00", "320.00"] and rows[1][6] == "800.00×"
+    text = report.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "pending" not in text and "640.00" in text
+    status, _, err = run_cli(capsys, "bench", "--flow", "--flow-size", "8x8")
+    assert status == 2 and "HEIGHTxWIDTH, each at least 16" in err

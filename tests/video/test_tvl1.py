@@ -29,14 +29,15 @@ def _opencv(first, second, params=None):
 
 def test_keras_tvl1_matches_opencv_on_every_kind_of_motion():
     cases = flow_cases.cases(48, 64)
-    cases["sample clip, 2 frames at 96x96"] = flow_cases.sample_clip_pair(10, size=96)[:2]
+    # Frames 72-73 (the swing: the clip's fastest motion) at half size; the full-size figures are in docs/video.md.
+    cases["sample clip, 2 frames at 112x112"] = flow_cases.sample_clip_pair(72, size=112)
     names = list(cases)
     # The sample clip is another size: the synthetic cases go as one batch, the clip alone.
     synthetic = [n for n in names if cases[n][0].shape == (48, 64)]
     first = np.stack([cases[n][0] for n in synthetic])
     second = np.stack([cases[n][1] for n in synthetic])
     ours = dict(zip(synthetic, tvl1_keras(first, second, batch_size=len(synthetic)), strict=True))
-    clip = "sample clip, 2 frames at 96x96"
+    clip = "sample clip, 2 frames at 112x112"
     ours[clip] = tvl1_keras(*cases[clip])
     failures = []
     for name in names:
@@ -56,8 +57,6 @@ def test_a_batch_equals_its_pairs_one_by_one():
     for i in range(3):
         alone = tvl1_keras(first[i], second[i])
         np.testing.assert_allclose(together[i], alone, atol=1e-5)  # converged pairs stop; others go on
-    padded = tvl1_keras(first, second, batch_size=2)  # a last batch of one pair, padded
-    np.testing.assert_allclose(padded, together, atol=1e-5)
 
 
 @pytest.mark.torch_only  # the dispatch and the streaming are NumPy plumbing around the port
@@ -68,7 +67,7 @@ def test_tvl1_dispatch_and_streaming_in_batches():
     by_keras = flow.tvl1(first, second, implementation="keras")
     assert by_keras.shape == (32, 40, 2) and by_keras.dtype == np.float32
     assert flow.tvl1(first[None], second[None], implementation="opencv").shape == (1, 32, 40, 2)
-    # 6 frames in batches of 2 pairs: 5 flows, the same as computed in one batch.
+    # 6 frames in batches of 2 pairs (the last one padded): 5 flows, the same as computed in one batch.
     clip = moving_square(6, 32, 40, step=(1, 1), side=12)
     streamed = np.stack(list(flow.iter_flow(clip, None, implementation="keras", batch_size=2)))
     gray = flow.grayscale(clip)
