@@ -51,7 +51,7 @@ def test_keras_tvl1_matches_opencv_on_every_kind_of_motion():
 
 
 def test_a_batch_equals_its_pairs_one_by_one():
-    cases = list(flow_cases.cases(32, 40).values())[:3]
+    cases = list(flow_cases.cases(24, 32).values())[:3]  # two pyramid levels: the compile is the cost
     first, second = np.stack([c[0] for c in cases]), np.stack([c[1] for c in cases])
     together = tvl1_keras(first, second, batch_size=3)
     for i in range(3):
