@@ -178,14 +178,15 @@ def write_markdown(path: str, section: str | None, text: str) -> None:
     write_text_atomic(path, pattern.sub(lambda _: f"{start}\n{text}{end}", current, count=1))
 
 
-def _read_results(paths: list[str]) -> list[ModelRate]:
+def _read_results(paths: list[str], result=ModelRate, written_by: str = "keras-i3d bench --json") -> list:
+    """The measurements (``result`` rows) of earlier ``--json`` files; refuses other or empty files."""
     rates = []
     for path in paths:
         try:
             with open(path) as f:
-                rates += [ModelRate.from_dict(item) for item in json.load(f)]
+                rates += [result.from_dict(item) for item in json.load(f)]
         except (OSError, ValueError, TypeError) as error:
-            raise ValueError(f"{path} is not a `keras-i3d bench --json` file: {error}") from None
+            raise ValueError(f"{path} is not a `{written_by}` file: {error}") from None
     if not rates:
         raise ValueError("--merge: the files hold no measurements.")
     return rates
@@ -245,13 +246,7 @@ def _bench_pipeline(args: argparse.Namespace) -> int:
 
 def _merge_flow(paths: list[str]) -> list:
     """The rows of earlier ``bench --flow --json`` files: one OpenCV row (the first), then every keras row."""
-    rates = []
-    for path in paths:
-        try:
-            with open(path) as f:
-                rates += [bench_flow.FlowRate.from_dict(item) for item in json.load(f)]
-        except (OSError, ValueError, TypeError) as error:
-            raise ValueError(f"{path} is not a `keras-i3d bench --flow --json` file: {error}") from None
+    rates = _read_results(paths, bench_flow.FlowRate, "keras-i3d bench --flow --json")
     opencv = [r for r in rates if r.implementation == "opencv"][:1]
     return opencv + [r for r in rates if r.implementation != "opencv"]
 

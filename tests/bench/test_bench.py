@@ -237,5 +237,9 @@ def test_flow_merge_keeps_one_opencv_row_and_writes_its_section(capsys, tmp_path
     assert [row[5] for row in rows] == ["0.80", "640.00", "320.00"] and rows[1][6] == "800.00×"
     text = report.read_text()
     assert text.startswith("before\n") and text.endswith("after\n") and "pending" not in text and "640.00" in text
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    status, _, err = run_cli(capsys, "bench", "--flow", "--merge", empty)
+    assert status == 2 and "hold no measurements" in err and "Traceback" not in err
     status, _, err = run_cli(capsys, "bench", "--flow", "--flow-size", "8x8")
     assert status == 2 and "HEIGHTxWIDTH, each at least 16" in err
