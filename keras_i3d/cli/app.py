@@ -57,7 +57,11 @@ def _runs_a_model(args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs ``keras-i3d``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passes_options_through", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.passed_through = unknown
     args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
         with progress.hidden() if getattr(args, "quiet", False) else contextlib.nullcontext():

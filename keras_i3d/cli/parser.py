@@ -14,6 +14,7 @@ import argparse
 import traceback
 
 from keras_i3d import presets as presets_lib
+from keras_i3d.beam.defaults import DEFAULT_RUNNER, FORMATS, POOLS
 from keras_i3d.bench.choices import BACKENDS, DTYPES, JIT_COMPILE, MODES, PEERS
 from keras_i3d.fvd.defaults import CLIP_SAMPLINGS, DEFAULT_FRAMES, RESIZE_MODES
 from keras_i3d.model.names import FEATURES_ENDPOINT, FREEZE_UNTIL_ENDPOINT, IMPLEMENTATIONS, VALID_ENDPOINTS
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(sub)
     add_training_commands(sub, add_common_options)
     add_fvd_command(sub, add_common_options)
+    add_extract_command(sub, add_common_options)
     add_bench_command(sub, add_common_options)
     return parser
 
@@ -335,6 +337,55 @@ def add_training_commands(sub, common) -> None:
     )
     common(p)
     p.set_defaults(run=("training", "_cmd_finetune"))
+
+
+def _fps(text: str) -> float | str:
+    if text == "native":
+        return text
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive frame rate or 'native'; got {text!r}") from None
+
+
+def add_extract_command(sub, common) -> None:
+    """Adds ``extract`` (Apache Beam) to the subcommands; ``common`` adds --quiet/--debug."""
+    p = sub.add_parser(
+        "extract",
+        help="features (or FVD statistics) of a whole dataset on Apache Beam: resumable, one .npy per video",
+        description="Extract I3D features of every video of SOURCE (a folder, a CSV of path[,label][,start,end], "
+        "or a glob; local, gs:// or s3://) into OUT on Apache Beam: one .npy per video (windows, C) with a JSON "
+        "sidecar, index.json and failed.txt, optionally sharded TFRecords of SequenceExamples. --stream joint "
+        "concatenates the RGB and flow streams' features (RGB first: 2048 at Mixed_5c). Rerun the same command to "
+        "resume: finished videos are skipped. --fvd-stats writes FVD statistics instead (the .npz keras-i3d fvd "
+        "reads). Options this command does not know are passed to Beam (--project=..., --region=..., "
+        "--temp_location=..., --flink_master=...).",
+    )
+    p.add_argument("source", help="a folder of videos, a CSV of path[,label][,start,end], or a glob")
+    p.add_argument("out", help="the output folder (local, gs:// or s3://)")
+    add_network_options(p)
+    p.add_argument("--endpoint", default=FEATURES_ENDPOINT, choices=VALID_ENDPOINTS, metavar="ENDPOINT",
+                   help=f"endpoint whose features are kept (default {FEATURES_ENDPOINT})")  # fmt: skip
+    p.add_argument("--clip-frames", type=at_least_one, default=64, help="frames per window (default 64)")
+    p.add_argument("--stride", type=at_least_one, default=32, help="frames between window starts (default 32)")
+    p.add_argument("--fps", type=_fps, default=25.0, help="frame rate videos are resampled to, or native (default 25)")
+    p.add_argument("--pool", choices=POOLS, default="avg", help="avg: a vector per window (default); none: maps")
+    p.add_argument("--format", choices=FORMATS, default="npy", help="npy (default), tfrecord or both")
+    p.add_argument("--batch-size", type=at_least_one, default=8, help="windows per forward pass (default 8)")
+    add_flow_implementation_option(p)
+    p.add_argument("--runner", default=DEFAULT_RUNNER, help=f"Beam's runner (default {DEFAULT_RUNNER})")
+    p.add_argument("--num-workers", type=at_least_one, default=1,
+                   help="DirectRunner: worker processes, each with its own network (default 1)")  # fmt: skip
+    p.add_argument("--fvd-stats", action="store_true",
+                   help="FVD statistics (OUT/fvd_stats.npz) instead of features: one clip per video")  # fmt: skip
+    p.add_argument("--frames", type=positive_int, default=DEFAULT_FRAMES,
+                   help=f"with --fvd-stats: frames per clip (default {DEFAULT_FRAMES})")  # fmt: skip
+    p.add_argument("--clip", choices=CLIP_SAMPLINGS, default="first", help="with --fvd-stats: which frames")
+    p.add_argument("--start", type=at_least_zero, default=0, help="with --fvd-stats: first frame a clip may take")
+    p.add_argument("--seed", type=at_least_zero, default=0, help="with --fvd-stats --clip random: the seed")
+    p.add_argument("--resize", choices=RESIZE_MODES, default="reference", help="with --fvd-stats: frame resize")
+    common(p)
+    p.set_defaults(run=("extract", "_cmd_extract"), passes_options_through=True)
 
 
 def add_fvd_command(sub, common) -> None:

@@ -37,7 +37,7 @@ with quiet_framework_startup():
     )
     from keras_i3d.video.flow import cached_flow_path, flow_cache_key, resolve_flow_implementation, video_flow
     from keras_i3d.video.flow_pictures import save_flow_picture
-    from keras_i3d.video.inference import predict_clip, predict_video
+    from keras_i3d.video.inference import joined_features, predict_clip, predict_video
     from keras_i3d.video.plots import plot_timeline
     from keras_i3d.weights import deepmind as deepmind_data
 
@@ -235,7 +235,7 @@ def _features_of_one_video(args: argparse.Namespace, out: Path) -> int:
     path = Path(args.input)
     prediction = _predict(model, path, args, endpoints=(args.endpoint,), pool=None if args.no_pool else "avg",
                           progress=not args.quiet)  # fmt: skip
-    features = next(iter(prediction.features.values()))
+    features = joined_features(prediction.features, args.endpoint)
     with files.atomic_path(out, suffix=".npy") as tmp:
         np.save(tmp, features)
     print(f"{out}  {features.shape}")
@@ -269,7 +269,7 @@ def _features_of_a_folder(args: argparse.Namespace, out: Path) -> int:
             prediction = _predict(
                 model, path, args, endpoints=(args.endpoint,), pool=options["pool"], progress=progress
             )
-            features = next(iter(prediction.features.values()))
+            features = joined_features(prediction.features, args.endpoint)
             with files.atomic_path(target, suffix=".npy") as tmp:
                 np.save(tmp, features)
         except (InputError, OSError) as e:  # this video; _for_each_input reports it and goes on

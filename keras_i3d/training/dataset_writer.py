@@ -160,6 +160,23 @@ def _is_comment(row: list[str]) -> bool:
 
 
 def _from_csv(path: Path) -> tuple[list[VideoEntry], tuple[str, ...]]:
+    entries = read_video_csv(path)
+    return entries, tuple(sorted({e.label for e in entries}))
+
+
+def read_video_csv(path: str | os.PathLike, require_label: bool = True) -> list[VideoEntry]:
+    """The rows of a CSV of ``path,label[,start,end]``, sorted by path and start.
+
+    Paths are relative to the CSV's folder; times are seconds. ``# ...`` lines are
+    comments and a ``path,label`` header is skipped. With ``require_label=False``
+    the label may be empty or absent (``path``, ``path,,start,end``): its entry's
+    label is ``""``.
+
+    Raises:
+        DatasetError: for text that is not UTF-8 CSV, a row of the wrong shape, a bad
+            time or range, a bad class name, or one video and range listed twice.
+    """
+    path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's byte-order mark
             rows = [(number, row) for number, row in enumerate(csv.reader(f), 1) if row and not _is_comment(row)]
@@ -169,20 +186,24 @@ def _from_csv(path: Path) -> tuple[list[VideoEntry], tuple[str, ...]]:
         raise DatasetError(f"{path} is not a readable CSV: {e}.") from None
     if rows and [c.strip().lower() for c in rows[0][1][:2]] == ["path", "label"]:
         rows = rows[1:]
+    shape = "path,label[,start,end]" if require_label else "path[,label][,start,end]"
     if not rows:
-        raise DatasetError(f"{path} lists no videos (expected rows of path,label[,start,end]).")
+        raise DatasetError(f"{path} lists no videos (expected rows of {shape}).")
     entries, seen = [], {}
     for number, row in rows:
         where = f"{path}, row {number}"
-        if len(row) not in (2, 3, 4) or not row[0].strip() or not row[1].strip():
-            raise DatasetError(f"{where}: expected path,label[,start,end]; got {','.join(row)!r}.")
+        label = row[1].strip() if len(row) > 1 else ""
+        if len(row) not in ((2, 3, 4) if require_label else (1, 2, 3, 4)) or not row[0].strip():
+            raise DatasetError(f"{where}: expected {shape}; got {','.join(row)!r}.")
+        if require_label and not label:
+            raise DatasetError(f"{where}: expected {shape}; got {','.join(row)!r}.")
         start = _seconds(row[2], where) if len(row) > 2 else None
         end = _seconds(row[3], where) if len(row) > 3 else None
         if start is not None and end is not None and end <= start:
             raise DatasetError(f"{where}: end ({end}) must come after start ({start}).")
         video = Path(row[0].strip())
         video = video if video.is_absolute() else path.parent / video
-        entry = VideoEntry(str(video.resolve()), check_label(row[1].strip(), where), start, end)
+        entry = VideoEntry(str(video.resolve()), check_label(label, where) if label else "", start, end)
         key = (entry.path, entry.start, entry.end)
         if key in seen:
             first_number, first_label = seen[key]
@@ -194,7 +215,7 @@ def _from_csv(path: Path) -> tuple[list[VideoEntry], tuple[str, ...]]:
             raise DatasetError(f"{path}: rows {first_number} and {number} list {what}: {row[0].strip()}.")
         seen[key] = (number, entry.label)
         entries.append(entry)
-    return sorted(entries, key=lambda e: (e.path, e.start or 0.0)), tuple(sorted({e.label for e in entries}))
+    return sorted(entries, key=lambda e: (e.path, e.start or 0.0))
 
 
 def check_label(label: str, where: str) -> str:
@@ -235,8 +256,8 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _clip_frames(entry: VideoEntry, fps: float) -> Iterator[tuple[int, np.ndarray]]:
-    """``(frame index in the video, frame)`` inside the entry's ``[start, end)``."""
+def range_frames(entry: VideoEntry, fps: float | None) -> Iterator[tuple[int, np.ndarray]]:
+    """``(frame index in the video, frame)`` inside the entry's ``[start, end)`` (seconds), at ``fps``."""
     first = 0 if entry.start is None else math.ceil(entry.start * fps - 1e-9)
     stop = None if entry.end is None else math.ceil(entry.end * fps - 1e-9)
     for k, frame in enumerate(iter_frames(entry.path, fps)):
@@ -301,7 +322,7 @@ def encode_video(task: tuple[VideoEntry, dict]) -> dict:
     try:
         frames, jpegs, times = [], [], []
         held = 0
-        for k, frame in _resized(_clip_frames(entry, fps), short_side):
+        for k, frame in _resized(range_frames(entry, fps), short_side):
             jpegs.append(_jpeg(frame, quality))
             times.append(round(k * 1e6 / fps))
             held += len(jpegs[-1])

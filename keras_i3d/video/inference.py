@@ -146,7 +146,7 @@ def model_streams(model: keras.Model) -> dict[str, keras.Model]:
     return {stream: model}
 
 
-def _extractor(network: keras.Model, endpoints: tuple[str, ...]) -> tuple[keras.Model, bool]:
+def window_extractor(network: keras.Model, endpoints: tuple[str, ...]) -> tuple[keras.Model, bool]:
     """A model from ``network``'s input to its logits (if it has them) and ``endpoints``."""
     names = {layer.name for layer in network.layers}
     outputs = {}
@@ -330,7 +330,7 @@ def predict_video(
     batch_size: int = 1,
     endpoints: tuple[str, ...] | list[str] = (),
     pool: str | None = "avg",
-    fps: float = DEFAULT_FPS,
+    fps: float | None = DEFAULT_FPS,
     size: int | None = None,
     short_side: int = SHORT_SIDE,
     resize: bool = True,
@@ -354,7 +354,8 @@ def predict_video(
         endpoints: endpoint names (``keras_i3d.VALID_ENDPOINTS``) to return features of.
         pool: ``"avg"`` averages each feature map over time and space
             (``(windows, channels)``); ``None`` keeps the maps.
-        fps: frame rate the video is resampled to (DeepMind: 25).
+        fps: frame rate the video is resampled to (DeepMind: 25); ``None``: a video file's own frames,
+            its declared rate giving the windows' times.
         size: crop size; default the model's input size (224).
         short_side: frames are resized to this short side before the centre crop.
         resize: ``False`` when frames are already cropped to ``size`` (e.g.
@@ -389,9 +390,14 @@ def predict_video(
         source, estimate = None, len(video)
     else:
         info = probe_video(video)
-        source, estimate = str(video), (round(info.duration * fps) if info.duration else None)
+        if fps is None and not info.fps:
+            raise InputError(f"{video} does not declare its frame rate; pass `fps` to resample it.")
+        rate = fps or info.fps
+        source, estimate = str(video), (round(info.duration * rate) if info.duration else None)
+    if fps is None and source is None:
+        raise ValueError("`fps=None` (each video's own frame rate) takes a video file, not frames.")
     streams = model_streams(model)
-    runners = {stream: _extractor(network, tuple(endpoints)) for stream, network in streams.items()}
+    runners = {stream: window_extractor(network, tuple(endpoints)) for stream, network in streams.items()}
     crop = _crop_size(next(iter(streams.values())), size)
     sources = {}
     for stream in streams:
@@ -420,7 +426,7 @@ def predict_video(
     starts, ends, outputs, total, loop_padded = _run_windows(windows, runners, batch_size, n_windows, progress, source)
     has_logits = {stream: runner[1] for stream, runner in runners.items()}
     return _prediction(
-        source, fps, total, starts, ends, outputs, has_logits, tuple(endpoints), pool, labels, loop_padded,
+        source, fps or info.fps, total, starts, ends, outputs, has_logits, tuple(endpoints), pool, labels, loop_padded,
         getattr(model, "class_names", None),
     )  # fmt: skip
 
@@ -454,10 +460,25 @@ def predict_clip(
         clip = clip[None]
     if clip.ndim != 5 or len(clip) != 1:
         raise InputError(f"predict_clip takes one clip (frames, height, width, channels); got shape {clip.shape}.")
-    extractor, has_logits = _extractor(model, tuple(endpoints))
+    extractor, has_logits = window_extractor(model, tuple(endpoints))
     outputs = {k: keras.ops.convert_to_numpy(v) for k, v in extractor.predict_on_batch(clip).items()}
     return _prediction(source, fps, clip.shape[1], [0], [clip.shape[1]], {"clip": outputs}, {"clip": has_logits},
                        tuple(endpoints), pool, None, False, getattr(model, "class_names", None))  # fmt: skip
+
+
+def joined_features(features: dict[str, np.ndarray], endpoint: str) -> np.ndarray:
+    """One stream's features of ``endpoint``, or two streams' concatenated on channels, RGB first.
+
+    RGB-then-flow is the convention of temporal action localization (ActionFormer, TriDet): 1024 + 1024 = 2048
+    channels at ``Mixed_5c``.
+
+    Args:
+        features: a `VideoPrediction`'s ``features``.
+        endpoint: the endpoint's name.
+    """
+    if endpoint in features:
+        return features[endpoint]
+    return np.concatenate([features[f"rgb/{endpoint}"], features[f"flow/{endpoint}"]], axis=-1)
 
 
 def _prediction(
