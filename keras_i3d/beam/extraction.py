@@ -73,15 +73,24 @@ class VideoExtractor:
 
     def __init__(self, settings: ExtractSettings):
         self.settings = settings
+        self.model = self.embedder = None
         if settings.fvd is not None:
-            self.embedder = FVDEmbedder(settings.fvd.weights, settings.fvd.resize, settings.batch_size)
-            self.model = self.embedder.model
             self.clips = ClipSampling(settings.fvd.clip, settings.fvd.start, settings.fvd.seed)
+
+    def build(self) -> None:
+        """Builds the network now (else on the first video: a resumed job's worker with nothing left builds none)."""
+        if self.model is not None:
+            return
+        if self.settings.fvd is not None:
+            fvd = self.settings.fvd
+            self.embedder = FVDEmbedder(fvd.weights, fvd.resize, self.settings.batch_size)
+            self.model = self.embedder.model
         else:
-            self.model = fuse_for_inference(build_network(settings.network))
+            self.model = fuse_for_inference(build_network(self.settings.network))
 
     def __call__(self, task: VideoTask) -> VideoResult:
         """The task's result; unreadable videos and too-short clips give a result with ``error`` set."""
+        self.build()
         try:
             with local_copy(task.path) as path:
                 if self.settings.fvd is not None:

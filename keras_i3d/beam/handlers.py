@@ -127,7 +127,7 @@ class I3DVideoModelHandler(ModelHandler):
         self.settings = settings
 
     def load_model(self) -> VideoExtractor:
-        """Builds the network once per worker process."""
+        """The worker's extractor; it builds the network once, for its first video."""
         return VideoExtractor(self.settings)
 
     def run_inference(

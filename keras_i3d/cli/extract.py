@@ -104,7 +104,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     except DatasetError as e:
         raise ValueError(str(e)) from None  # the source as a whole: a bad argument (exit 2), not a bad video
     logging.getLogger("apache_beam").setLevel(logging.ERROR)
-    log = None if is_remote(out) or args.runner != "DirectRunner" else Path(out) / WORKER_LOG
+    spawns = args.runner == "DirectRunner" and args.num_workers > 1  # worker processes, with the launcher's stderr
+    log = Path(out) / WORKER_LOG if spawns and not is_remote(out) else None
     with _workers_log_to(log):
         summary = run_extract(tasks, out, settings, args.runner, args.num_workers, args.passed_through,
                               progress=not args.quiet)  # fmt: skip

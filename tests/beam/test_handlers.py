@@ -49,6 +49,7 @@ def test_run_inference_with_the_clip_handler_matches_the_as_built_model(tmp_path
         assert_that(results, check)
 
 
+@pytest.mark.backend_independent  # the two-stream plumbing; the network per backend is the test above's
 def test_the_clip_handler_runs_two_streams(tmp_path):
     keras.utils.set_random_seed(1)
     model = TwoStreamI3D(None, None, classes=5, classifier_activation=None, frames=SHAPE[0], size=SHAPE[1])
