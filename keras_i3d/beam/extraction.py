@@ -100,9 +100,22 @@ class VideoExtractor:
             return VideoResult(task, error=" ".join(str(e).split()) or type(e).__name__)
 
     def _embedding(self, task: VideoTask, path) -> VideoResult:
-        clip = self.clips.read(path, self.settings.fvd.frames)
+        frames = self.settings.fvd.frames
+        fps = probe_video(path).fps
+        if task.start is None and task.end is None:
+            clip = self.clips.read(path, frames)
+        else:  # a CSV's range: the clip is taken from the range's frames, at the file's own rate
+            video = self._range(task, path, fps)
+            clip = video[self.clips.indices(len(video), frames, path.name)]
         embedding = self.embedder(clip[None])[0]
-        return VideoResult(task, embedding.astype(np.float32), frames=len(clip), fps=probe_video(path).fps)
+        return VideoResult(task, embedding.astype(np.float32), frames=len(clip), fps=fps)
+
+    @staticmethod
+    def _range(task: VideoTask, path, fps: float | None) -> np.ndarray:
+        frames = [frame for _, frame in range_frames(VideoEntry(str(path), task.label, task.start, task.end), fps)]
+        if not frames:
+            raise InputError(f"{task.path} has no frames in [{task.start or 0:g}, {task.end or 'end'}) s.")
+        return np.stack(frames)
 
     def _features(self, task: VideoTask, path) -> VideoResult:
         s = self.settings
@@ -110,10 +123,7 @@ class VideoExtractor:
         fps = s.fps
         if task.start is not None or task.end is not None:
             fps = fps or probe_video(path).fps
-            frames = [frame for _, frame in range_frames(VideoEntry(str(path), task.label, task.start, task.end), fps)]
-            if not frames:
-                raise InputError(f"{task.path} has no frames in [{task.start or 0:g}, {task.end or 'end'}) s.")
-            video, offset = np.stack(frames), task.start or 0.0
+            video, offset = self._range(task, path, fps), task.start or 0.0
         prediction = predict_video(
             self.model, video, clip_frames=s.clip_frames, stride=s.stride, batch_size=s.batch_size,
             endpoints=(s.endpoint,), pool=s.pool, fps=fps, flow_cache=False, progress=False,

@@ -7,6 +7,7 @@ options, passed through as Beam's command-line flags.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -14,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from keras_i3d.beam import outputs, storage
@@ -77,7 +78,61 @@ def pipeline_options(
         args += [f"--direct_num_workers={num_workers}", f"--direct_running_mode={mode}"]
     if not any(a.startswith("--default_sdk_harness_log_level") for a in beam_args):
         args.append("--default_sdk_harness_log_level=WARNING")
-    return PipelineOptions(args)
+    options = PipelineOptions(args)
+    unknown = _unknown_options(options)
+    if unknown:
+        raise ValueError(f"Beam does not know the option(s) {' '.join(unknown)}; write them as --name=value.")
+    return options
+
+
+class _Discarded(logging.Handler):
+    """Catches Beam's "Discarding unparseable args" warning, its only report of an unknown option."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.arguments: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("Discarding unparseable args") and record.args:
+            self.arguments += [str(a) for a in record.args[0]]
+
+
+def _unknown_options(options: PipelineOptions) -> list[str]:
+    logger = logging.getLogger("apache_beam.options.pipeline_options")
+    catcher, saved = _Discarded(), (logger.level, logger.propagate)
+    logger.addHandler(catcher)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False  # caught here, not printed
+    try:
+        options.get_all_options()
+    finally:
+        logger.removeHandler(catcher)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+    return catcher.arguments
+
+
+#: Environment variables that bound a worker's compute threads (OpenMP/MKL for PyTorch and NumPy, TensorFlow's
+#: intra-op pool, OpenCV's parallel_for); set for the DirectRunner's worker processes unless already set.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "OPENCV_FOR_THREADS_NUM")
+
+
+def worker_threads(num_workers: int, cores: int | None = None) -> int:
+    """Compute threads per DirectRunner worker: the cores shared out, at least one."""
+    return max(1, (cores or os.cpu_count() or 1) // num_workers)
+
+
+@contextlib.contextmanager
+def _thread_limits(threads: int | None) -> Iterator[None]:
+    """Sets `THREAD_VARIABLES` (those not set already) to ``threads`` while worker processes start."""
+    added = [name for name in THREAD_VARIABLES if threads is not None and name not in os.environ]
+    for name in added:
+        os.environ[name] = str(threads)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def fvd_network(weights: str) -> str:
@@ -134,11 +189,13 @@ def run_extract(
         out: the output folder (local, or a URL of Beam's file systems).
         settings: what to compute.
         runner: Beam's runner (``DirectRunner``, ``DataflowRunner``, ``FlinkRunner``, ``SparkRunner``, ...).
-        num_workers: the DirectRunner's worker processes.
+        num_workers: the DirectRunner's worker processes; with more than one, each gets its share of the
+            cores (`THREAD_VARIABLES`, unless set already).
         beam_args: further Beam flags (``--project``, ``--region``, ``--temp_location``, ...).
         progress: a progress bar (DirectRunner with a local output folder).
 
     Raises:
+        ValueError: for options Beam does not know, or two videos with one output name.
         FileAccessError: when ``out`` holds another job's outputs.
         PipelineError: when the pipeline fails (the runner's last line of error).
     """
@@ -147,6 +204,7 @@ def run_extract(
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ValueError("Two videos share an output name; give each its own path or time range.")
+    options = pipeline_options(runner, num_workers, beam_args)  # an unknown option fails before anything is written
     layout = OutputLayout(str(out), settings.formats)
     outputs.check_record(layout, settings.record())
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
@@ -157,8 +215,10 @@ def run_extract(
         watcher = threading.Thread(target=_watch, args=(layout, set(names), started, stop, bar), daemon=True)
         if watch:
             watcher.start()
+        # Worker processes would each start a thread per core: N workers on N cores would fight over them.
+        threads = worker_threads(num_workers) if runner == "DirectRunner" and num_workers > 1 else None
         try:
-            with beam.Pipeline(options=pipeline_options(runner, num_workers, beam_args)) as pipeline:
+            with _thread_limits(threads), beam.Pipeline(options=options) as pipeline:
                 build_pipeline(pipeline, tasks, settings, layout)
         except (KeyboardInterrupt, KerasI3DError):
             raise

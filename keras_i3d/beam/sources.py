@@ -149,19 +149,19 @@ def _remote_tasks(source: str) -> list[VideoTask]:
 def local_copy(path: str) -> Iterator[Path]:
     """``path`` as a local file: itself, or a temporary copy of a remote file (removed afterwards).
 
+    The copy keeps the file's name (FVD's random clips are seeded by it).
+
     Raises:
         InputError: when the remote file cannot be read.
     """
     if not is_remote(path):
         yield Path(_local(path))
         return
-    fd, name = tempfile.mkstemp(prefix="keras-i3d-video-", suffix=PurePosixPath(path).suffix)
-    try:
+    with tempfile.TemporaryDirectory(prefix="keras-i3d-video-") as folder:
+        local = Path(folder, PurePosixPath(path).name)
         try:
-            with os.fdopen(fd, "wb") as out, FileSystems.open(path) as remote:
+            with open(local, "wb") as out, FileSystems.open(path) as remote:
                 shutil.copyfileobj(remote, out, 1 << 20)
         except Exception as e:  # the file system's own error types
             raise InputError(f"Cannot read {path}: {e}") from None
-        yield Path(name)
-    finally:
-        Path(name).unlink(missing_ok=True)
+        yield local

@@ -19,7 +19,7 @@ from pathlib import Path
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 with quiet_framework_startup():
-    from keras_i3d.beam.pipeline import run_extract
+    from keras_i3d.beam.pipeline import pipeline_options, run_extract
     from keras_i3d.beam.settings import ExtractSettings, FVDSettings, NetworkSpec
     from keras_i3d.beam.sources import find_tasks, is_remote
     from keras_i3d.cli.common import describe_weights_arg, network_identity
@@ -94,6 +94,7 @@ def _workers_log_to(path: Path | None) -> Iterator[None]:
 
 def _cmd_extract(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    pipeline_options(args.runner, args.num_workers, args.passed_through)  # unknown Beam options: before any file
     out = str(args.out)
     if not is_remote(out):
         if Path(out).is_file():

@@ -181,3 +181,18 @@ def test_a_missing_source_other_options_into_one_folder_and_stray_options_elsewh
     assert status == 2 and "holds outputs of another extraction" in err and "stride" in err
     status, _, err = run_cli(capsys, "classify", one / "v.mp4", "--project=p")  # only extract passes options on
     assert status == 2 and "unrecognized arguments: --project=p" in err
+    status, _, err = run_cli(capsys, "extract", one, tmp_path / "typo", "--projct=p")  # ... that Beam knows
+    assert status == 2 and "Beam does not know the option(s) --projct=p" in err and not (tmp_path / "typo").exists()
+
+
+def test_native_frame_rate_and_csv_ranges(data, tmp_path, capsys):
+    write_video(tmp_path / "ten.mp4", moving_square(20, 64, 64), fps=10)
+    (tmp_path / "list.csv").write_text("ten.mp4,,0.5,1.5\nten.mp4\n")
+    status, _, err = run_cli(capsys, "extract", tmp_path / "list.csv", tmp_path / "out", "--weights", data["rgb"],
+                             "--fps", "native", *WINDOWS)  # fmt: skip
+    assert status == 0, err
+    videos = json.loads((tmp_path / "out" / "index.json").read_text())["videos"]
+    whole, part = videos["ten.mp4"], videos["ten.mp4@0.5-1.5"]
+    assert whole["fps"] == 10 and whole["frames"] == 20 and whole["ends"] == [0.8, 1.6, 2.0]
+    assert part["frames"] == 10 and part["starts"] == [0.5, 0.7] and part["ends"] == [1.3, 1.5]  # seconds in the video
+    assert np.load(tmp_path / "out" / "ten.mp4@0.5-1.5.npy").shape == (2, 1024)

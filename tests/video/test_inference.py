@@ -189,3 +189,11 @@ def test_video_prediction_repr_is_one_line():
     assert "\n" not in text and len(text) < 200 and "class 7" in text and "class 8" not in text, text
     assert text.startswith("VideoPrediction(source='v.mp4', 160 frames at 25 fps, 3 windows, top='class 7'")
     assert "Mixed_5c (3, 1024)" in text
+
+
+@pytest.mark.backend_independent
+def test_joined_features_put_rgb_first_and_keep_one_stream_as_it_is():
+    rgb, flow = np.ones((3, 4), np.float32), np.zeros((3, 4), np.float32)
+    joined = inference.joined_features({"rgb/Mixed_5c": rgb, "flow/Mixed_5c": flow}, "Mixed_5c")
+    assert joined.shape == (3, 8) and np.array_equal(joined[:, :4], rgb) and np.array_equal(joined[:, 4:], flow)
+    assert inference.joined_features({"Mixed_5c": rgb}, "Mixed_5c") is rgb
