@@ -27,6 +27,15 @@ VERIFY_FRAMES = 8
 
 STREAM_OF_CHANNELS = {channels: stream for stream, channels in STREAM_CHANNELS.items()}
 
+#: The SavedModel signature that takes encoded (JPEG or PNG) frames, and its input.
+ENCODED_SIGNATURE = "classify_encoded"
+ENCODED_INPUT = "encoded"
+
+
+def takes_encoded_frames(streams: dict[str, int]) -> bool:
+    """Whether a model of these streams gets the ``classify_encoded`` signature (one RGB stream)."""
+    return list(streams.values()) == [3]
+
 
 @dataclasses.dataclass(frozen=True)
 class ServingOptions:
@@ -147,10 +156,11 @@ def describe_signatures(options: ServingOptions, streams: dict[str, int]) -> lis
         f"{raw_input_name(name, streams)} {'uint8' if c == 3 else 'float32'} (-1, -1, -1, -1, {c})"
         for name, c in streams.items()
     )
-    return [
-        f"serving_default: {default_inputs} -> logits, probabilities",
-        f"classify: {raw_inputs} -> labels, scores, class_ids, logits (top {options.top_k})",
-    ]
+    answer = f"labels, scores, class_ids, logits (top {options.top_k})"
+    lines = [f"serving_default: {default_inputs} -> logits, probabilities", f"classify: {raw_inputs} -> {answer}"]
+    if takes_encoded_frames(streams):
+        lines.append(f"{ENCODED_SIGNATURE}: {ENCODED_INPUT} string (-1, -1) JPEG or PNG frames -> {answer}")
+    return lines
 
 
 def model_streams(model: keras.Model) -> dict[str, int]:

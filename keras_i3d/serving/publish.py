@@ -1,4 +1,4 @@
-"""Publishing a finished SavedModel as TF Serving's next version folder, atomically, never over another."""
+"""Publishing a finished export as the next version folder (TF Serving's and Triton's layout), atomically."""
 
 from __future__ import annotations
 
@@ -40,10 +40,21 @@ def check_version_free(export_dir: str | os.PathLike, version: int | None) -> No
         raise ExportError(f"{Path(export_dir) / str(version)} exists; versions are never overwritten. Pick another.")
 
 
-def publish(source: Path, export_dir: Path, version: int | None) -> Path:
-    """Renames the finished SavedModel to its version folder (atomic; never over an existing version)."""
-    if not (source / "saved_model.pb").is_file():
-        raise ExportError(f"TensorFlow wrote no saved_model.pb in {source}.")
+def publish(source: Path, export_dir: Path, version: int | None, written: list[Path] | None = None) -> Path:
+    """Renames the finished version folder ``source`` into ``export_dir`` (atomic; never over an existing version).
+
+    Args:
+        source: the folder to publish, in ``export_dir``'s filesystem.
+        export_dir: the model's folder.
+        version: the version number, or ``None`` for the next free one.
+        written: what ``source`` must hold: SavedModel folders (holding
+            ``saved_model.pb``) and files; default ``[source]``, a SavedModel.
+    """
+    for path in written or [source]:
+        if path.suffix != ".onnx" and not (path / "saved_model.pb").is_file():
+            raise ExportError(f"TensorFlow wrote no saved_model.pb in {path}.")
+        if path.suffix == ".onnx" and not path.is_file():
+            raise ExportError(f"No ONNX file was written at {path}.")
     for _ in range(1000):
         number = version if version is not None else max(existing_versions(export_dir), default=0) + 1
         final = export_dir / str(number)
@@ -55,6 +66,6 @@ def publish(source: Path, export_dir: Path, version: int | None) -> Path:
         except OSError as e:
             if e.errno in (errno.EEXIST, errno.ENOTEMPTY) and version is None:
                 continue  # another export took this number meanwhile
-            raise ExportError(f"Cannot publish the SavedModel as {final}: {e.strerror or e}.") from e
+            raise ExportError(f"Cannot publish the export as {final}: {e.strerror or e}.") from e
         return final
     raise ExportError(f"Cannot find a free version number in {export_dir}.")

@@ -1,9 +1,10 @@
-"""The export route of JAX and PyTorch models: a TensorFlow-backend subprocess writes the SavedModel.
+"""The export route of JAX and PyTorch models: a TensorFlow-backend subprocess writes the files.
 
 Keras traces a SavedModel only from a model running on the TensorFlow
-backend, so a model built on another backend is saved as a ``.keras`` file
-and rebuilt in a subprocess with ``KERAS_BACKEND=tensorflow`` (`worker`),
-which writes the SavedModel and the logits of the verification clip.
+backend, and the ONNX file is converted from that graph, so a model built on
+another backend is saved as a ``.keras`` file and rebuilt in a subprocess
+with ``KERAS_BACKEND=tensorflow`` (`worker`), which writes the SavedModel
+(with the logits of the verification clip) and the ONNX file.
 """
 
 from __future__ import annotations
@@ -20,21 +21,37 @@ import numpy as np
 
 from keras_i3d.applications.i3d import load_model
 from keras_i3d.errors import ExportError, InputError, KerasI3DError
+from keras_i3d.serving.onnx_convert import write_onnx
 from keras_i3d.serving.options import ServingOptions
 from keras_i3d.serving.signatures import write_saved_model
 from keras_i3d.utils.quiet import quiet_framework_startup
 
 
-def write_in_tensorflow_process(model, target: Path, options: ServingOptions, clip, scratch: Path, bar) -> np.ndarray:
-    """Saves ``model`` as ``.keras`` and has a TensorFlow-backend process write the SavedModel."""
+def write_in_tensorflow_process(
+    model, targets: dict[str, Path], options: ServingOptions, clip, scratch: Path, opset: int | None, on_step
+) -> dict[str, np.ndarray | None]:
+    """Saves ``model`` as ``.keras`` and has a TensorFlow-backend process write each format.
+
+    Args:
+        model: the model to export (any backend).
+        targets: where to write each format (``"savedmodel"``: a folder, ``"onnx"``: a file).
+        options: see `ServingOptions`.
+        clip: the verification clip, or ``None``.
+        scratch: a folder for the exchange files.
+        opset: the ONNX opset, or ``None``.
+        on_step: called when the model is saved (and when the subprocess is done).
+
+    Returns:
+        The reloaded SavedModel's logits for ``clip`` under ``"savedmodel"``.
+    """
     model_file = scratch / "model.keras"
     with quiet_framework_startup():  # Keras' saving code imports TensorFlow (for tf.io.gfile) when it is installed
         model.save(model_file)
-    bar.update()
-    bar.set_postfix_str("trace and write (TensorFlow)")
+    on_step()
     request = {
         "model": str(model_file),
-        "target": str(target),
+        "targets": {name: str(path) for name, path in targets.items()},
+        "opset": opset,
         "options": dataclasses.asdict(options),
         "clip": None,
         "result": str(scratch / "result.json"),
@@ -70,7 +87,10 @@ def write_in_tensorflow_process(model, target: Path, options: ServingOptions, cl
             raise ExportError(f"Exporting in the TensorFlow process failed: {result['error']}")
         tail = "\n".join(output.strip().splitlines()[-15:])
         raise ExportError(f"The TensorFlow export process failed (exit status {process.returncode}):\n{tail}")
-    return np.load(request["logits"]) if clip is not None else None
+    for _ in targets:
+        on_step()
+    logits = np.load(request["logits"]) if clip is not None and "savedmodel" in targets else None
+    return {name: logits if name == "savedmodel" else None for name in targets}
 
 
 def worker(request_file: str) -> int:
@@ -83,9 +103,13 @@ def worker(request_file: str) -> int:
         clip = None
         if request["clip"] is not None:
             clip = {name: np.load(path) for name, path in request["clip"].items()}
-        logits = write_saved_model(model, request["target"], options, clip)
-        if logits is not None:
-            np.save(request["logits"], logits)
+        targets = request["targets"]
+        if "savedmodel" in targets:
+            logits = write_saved_model(model, targets["savedmodel"], options, clip)
+            if logits is not None:
+                np.save(request["logits"], logits)
+        if "onnx" in targets:
+            write_onnx(model, targets["onnx"], options, request["opset"])
     except (KerasI3DError, InputError, ValueError, OSError, RuntimeError) as e:
         result_file.write_text(json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}))
         return 1

@@ -4,7 +4,10 @@
 or in the subprocess of `keras_i3d.serving.route`): ``serving_default`` takes
 preprocessed float clips, ``classify`` raw frames of any size, checked in the
 graph (rank, channels, frames, size, NaN) and run through
-`keras_i3d.preprocess_frames` there, answering with label names.
+`keras_i3d.preprocess_frames` there, answering with label names;
+``classify_encoded`` (RGB models) takes the frames as JPEG or PNG bytes and
+decodes them in the graph first. `serving_network` is the network both
+formats (SavedModel and ONNX) are traced from.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ import numpy as np
 from keras_i3d.errors import ExportError
 from keras_i3d.model import clip_checks
 from keras_i3d.preprocessing import preprocess_frames
-from keras_i3d.serving.options import STREAM_OF_CHANNELS, ServingOptions, logits_model, model_streams, raw_input_name
+from keras_i3d.serving.options import (
+    ENCODED_INPUT,
+    ENCODED_SIGNATURE,
+    STREAM_OF_CHANNELS,
+    ServingOptions,
+    logits_model,
+    model_streams,
+    raw_input_name,
+    takes_encoded_frames,
+)
 from keras_i3d.utils.tf_loader import import_tensorflow
 
 
@@ -51,7 +63,7 @@ def _free_shape(shape):
     return shape
 
 
-def _serving_network(model: keras.Model) -> keras.Model:
+def serving_network(model: keras.Model) -> keras.Model:
     """A copy of ``model`` (same weights) that takes any number of frames."""
     try:
         network = model.__class__.from_config(_free_frames(model.get_config()))
@@ -81,7 +93,7 @@ def write_saved_model(
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("write_saved_model runs on the TensorFlow backend; use export_saved_model.")
     tf = import_tensorflow("Exporting a SavedModel")
-    network = _serving_network(model)
+    network = serving_network(model)
     logits_of = logits_model(network, options.logits_layer)
     streams = model_streams(network)
     labels = tf.constant(list(options.labels))
@@ -104,9 +116,7 @@ def write_saved_model(
         for name, c in streams.items()
     ]
 
-    @tf.function(input_signature=raw_specs)
-    def classify(*frames):
-        inputs = _checked_inputs(tf, dict(zip(streams, frames, strict=True)), streams, "classify", raw=True)
+    def answer(inputs: dict) -> dict:
         if "rgb" in inputs and "flow" in inputs:
             inputs["flow"] = _pad_flow(tf, inputs["flow"], tf.shape(inputs["rgb"])[1])
         clips = {
@@ -118,18 +128,62 @@ def write_saved_model(
         scores, class_ids = tf.math.top_k(probabilities, k=options.top_k)
         return {"labels": tf.gather(labels, class_ids), "scores": scores, "class_ids": class_ids, "logits": logits}
 
-    module = tf.Module()
-    module.network_variables = [variable.value for variable in network.variables]
+    @tf.function(input_signature=raw_specs)
+    def classify(*frames):
+        return answer(_checked_inputs(tf, dict(zip(streams, frames, strict=True)), streams, "classify", raw=True))
+
     signatures = {
         "serving_default": serving_default.get_concrete_function(),
         "classify": classify.get_concrete_function(),
     }
+    if takes_encoded_frames(streams):
+        (name,) = streams
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name=ENCODED_INPUT)])
+        def classify_encoded(encoded):
+            frames = _decoded_frames(tf, encoded)
+            return answer(_checked_inputs(tf, {name: frames}, streams, "classify_encoded", raw=True))
+
+        signatures[ENCODED_SIGNATURE] = classify_encoded.get_concrete_function()
+
+    module = tf.Module()
+    module.network_variables = [variable.value for variable in network.variables]
     target = Path(target)
     tf.saved_model.save(module, str(target), signatures=signatures)
     if clip is None:
         return None
     reloaded = tf.saved_model.load(str(target)).signatures["serving_default"]
     return reloaded(**{name: tf.constant(value) for name, value in clip.items()})["logits"].numpy()
+
+
+def _decoded_frames(tf, encoded):
+    """``(batch, frames)`` JPEG or PNG bytes -> uint8 frames ``(batch, frames, height, width, 3)``.
+
+    Every frame must decode to the first one's size; an empty request, bytes
+    that are no image and frames of different sizes fail with a message
+    naming the problem.
+    """
+    shape = tf.shape(encoded)
+    count = tf.size(encoded)
+    nonempty = _assert(tf, count > 0, "classify_encoded: `encoded` holds no frames; send (batch, frames) images.")
+    with tf.control_dependencies([nonempty]):
+        flat = tf.reshape(encoded, [-1])
+    first = tf.shape(tf.io.decode_image(flat[0], channels=3, expand_animations=False))[:2]
+
+    def decode(data):
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        size = tf.shape(image)[:2]
+        same = _assert(
+            tf, tf.reduce_all(tf.equal(size, first)),
+            "classify_encoded: every frame must have the same size; got ",
+            tf.strings.reduce_join(tf.strings.as_string(size), separator="x"), " after ",
+            tf.strings.reduce_join(tf.strings.as_string(first), separator="x"), ".",
+        )  # fmt: skip
+        with tf.control_dependencies([same]):
+            return tf.identity(image)
+
+    images = tf.map_fn(decode, flat, fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+    return tf.reshape(images, tf.concat([shape, first, [3]], axis=0))
 
 
 def _checked_inputs(tf, inputs: dict, streams: dict, signature: str, raw: bool) -> dict:
