@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	# PYTHONDONTWRITEBYTECODE is set, as on this project's machines, every process would then compile TensorFlow's
 	# modules again on import.)
 	$(PY) -m pip install "torch==2.13.0"
-	$(PY) -m pip install -e ".[tensorflow,jax,torch,video,serving,beam,test,bench,docs]"
+	$(PY) -m pip install -e ".[tensorflow,jax,torch,video,serving,onnx,triton,beam,test,bench,docs]"
 	touch $@
 
 install: $(VENV)/.installed

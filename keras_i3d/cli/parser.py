@@ -40,6 +40,9 @@ from keras_i3d.utils.arguments import (
 from keras_i3d.version import __version__
 from keras_i3d.video.defaults import FLOW_IMPLEMENTATIONS
 
+#: ``keras-i3d export --format`` choices (``both``: the SavedModel and ONNX in one version folder).
+EXPORT_FORMATS = ("savedmodel", "onnx", "both")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``keras-i3d``."""
@@ -231,17 +234,34 @@ def add_export_command(sub) -> None:
     """Adds ``export`` to the subcommands."""
     p = sub.add_parser(
         "export",
-        help="write a SavedModel for TF Serving: signatures serving_default (float clips) and classify (raw frames)",
-        description="Export a network as a SavedModel in TF Serving's layout, OUT/<version>/ (the next free version "
-        "unless --version), verified against the Keras model. Signature serving_default takes preprocessed float "
-        "clips; classify takes uint8 frames of any size (and float TV-L1 flow) and answers with label names.",
+        help="write a SavedModel (TF Serving) and/or ONNX (onnxruntime, Triton) model, verified, fused by default",
+        description="Export a network in TF Serving's and Triton's layout, OUT/<version>/ (the next free version "
+        "unless --version), verified against the Keras model before it is published. The SavedModel's signature "
+        "serving_default takes preprocessed float clips; classify takes uint8 frames of any size (and float TV-L1 "
+        "flow) and answers with label names; classify_encoded takes JPEG or PNG frames. The ONNX file "
+        "(OUT/<version>/model.onnx) takes float clips and answers logits and probabilities. --format both "
+        "--triton writes one folder that TF Serving and Triton both serve.",
     )
-    p.add_argument("--out", required=True, help="the model's base path (TF Serving's --model_base_path)")
+    p.add_argument("--out", required=True, help="the model's folder (TF Serving's --model_base_path; for Triton, "
+                   "<model repository>/<model name>)")  # fmt: skip
     add_network_options(p)
+    p.add_argument(
+        "--format", choices=EXPORT_FORMATS, default="savedmodel",
+        help="savedmodel (default), onnx, or both in one version folder",
+    )  # fmt: skip
+    p.add_argument(
+        "--triton", action="store_true",
+        help="write Triton's config.pbtxt and labels.txt beside the versions (checked against Triton's schema); "
+        "a SavedModel alone then goes to <version>/model.savedmodel/",
+    )  # fmt: skip
+    p.add_argument("--max-batch-size", type=at_least_zero, default=0,
+                   help="Triton's max_batch_size (default 0: the batch axis is part of each request)")  # fmt: skip
+    p.add_argument("--no-fuse", action="store_true", help="export the as-built graph, BatchNorm unfolded")
+    p.add_argument("--opset", type=at_least_one, help="ONNX opset (default 17)")
     p.add_argument("--version", type=at_least_one, help="version number (default: one more than the largest in --out)")
     p.add_argument("--top-k", type=at_least_one, help="labels the classify signature returns (default 5)")
     p.add_argument("--labels", help="text file of class names, one per line (default: Kinetics' for 400/600 classes)")
-    p.add_argument("--no-verify", action="store_true", help="skip running the SavedModel against the Keras model")
+    p.add_argument("--no-verify", action="store_true", help="skip running the exports against the Keras model")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p.set_defaults(run=("export", "_cmd_export"))

@@ -234,12 +234,23 @@ def export_model(
     published; if any check fails, nothing is.
 
     Args:
-        model, export_dir, version, top_k, labels, short_side, logits_layer,
-            verify, progress, fuse, max_batch_size, opset: as for `export_saved_model` and `export_onnx`.
+        model: as for `export_saved_model`.
+        export_dir: the model's folder (TF Serving's ``--model_base_path``;
+            for Triton, ``<repository>/<model name>``).
         formats: ``"savedmodel"`` and/or ``"onnx"``.
+        version: the version folder to write; default one more than the largest there.
+        top_k: labels the SavedModel's ``classify`` returns per clip.
+        labels: class names in logit order; default Kinetics'.
+        short_side: ``classify`` resizes frames to this short side before the centre crop.
+        logits_layer: the layer whose output is the logits.
+        verify: run every file on a random clip and compare with ``model``.
+        progress: show a progress bar of the steps.
+        fuse: export the fused model (the default), or the as-built graph.
         triton: Triton's layout and ``config.pbtxt``. With the SavedModel
             alone, the SavedModel moves to ``<version>/model.savedmodel/`` (Triton's
             TensorFlow backend) and TF Serving can no longer serve the folder.
+        max_batch_size: Triton's ``max_batch_size``; see `triton_config`.
+        opset: the ONNX opset.
 
     Returns:
         The version folder written.
@@ -260,7 +271,7 @@ def export_model(
         classes = len(options.labels)
         config = triton_config(config_format, streams, options.size, classes, max_batch_size)  # checks the schema
     if not tensorflow_installed():
-        import_tensorflow("Exporting a model")  # raises MissingExtraError
+        import_tensorflow("Exporting a SavedModel" if "savedmodel" in formats else "Exporting ONNX")  # raises
     if "onnx" in formats:
         _check_onnx_installed()
     export_dir = ensure_writable_dir(export_dir)
@@ -291,7 +302,8 @@ def export_model(
         folder.mkdir()
         targets = {"onnx": folder / MODEL_FILES["onnx"]} if "onnx" in formats else {}
         if "savedmodel" in formats:  # Triton's TensorFlow layout only where Triton serves the SavedModel
-            targets["savedmodel"] = folder / MODEL_FILES["savedmodel"] if config_format == "savedmodel" and triton else folder
+            triton_savedmodel = triton and config_format == "savedmodel"
+            targets["savedmodel"] = folder / MODEL_FILES["savedmodel"] if triton_savedmodel else folder
         targets = {name: targets[name] for name in formats}
         clip = verification_clip(model, options) if verify else None
         try:
@@ -306,7 +318,9 @@ def export_model(
                     network, targets, options, clip, scratch, opset, on_step=lambda: (done(), next_step())
                 )
         except OSError as e:  # disk full, a file size limit: nothing is published
-            raise ExportError(f"Writing the export in {export_dir} failed: {_gist(e)}. Nothing was published.") from None
+            raise ExportError(
+                f"Writing the export in {export_dir} failed: {_gist(e)}. Nothing was published."
+            ) from None
         except Exception as e:
             if type(e).__name__ not in _TF_WRITE_ERRORS or not type(e).__module__.startswith("tensorflow"):
                 raise
@@ -357,8 +371,12 @@ def _fused(model: keras.Model) -> keras.Model:
     """`fuse_for_inference`'s model with plain 3D convolutions (what TensorFlow and tf2onnx trace best)."""
     try:
         return fuse_for_inference(model, implementation="conv3d")
-    except ValueError as e:
-        raise ValueError(f"{e} Export it with fuse=False (keras-i3d export --no-fuse).") from None
+    except Exception as e:  # a subclassed model, an unregistered layer: its config does not rebuild it
+        raise ExportError(
+            f"Cannot rebuild {model.__class__.__name__} {model.name!r} from its config to fuse it for export: "
+            f"{one_line(e)} Export functional models of serializable layers (fuse=False, keras-i3d export "
+            "--no-fuse, exports the graph as built)."
+        ) from e
 
 
 def _write(network, name: str, target: Path, options, clip, opset) -> np.ndarray | None:

@@ -38,7 +38,9 @@ _CATCH_ERRORS = "TF2ONNX_CATCH_ERRORS"
 AXIS_NAMES = {0: "batch", 1: "frames"}
 
 
-def write_onnx(model: keras.Model, target: str | os.PathLike, options: ServingOptions, opset: int | None = None) -> None:
+def write_onnx(
+    model: keras.Model, target: str | os.PathLike, options: ServingOptions, opset: int | None = None
+) -> None:
     """Converts ``model`` to ONNX at ``target`` (TensorFlow backend only).
 
     Args:

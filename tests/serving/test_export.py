@@ -118,6 +118,25 @@ def served(tmp_path_factory, kinetics400_rgb_model):
     run("i3d_rest", i3d, "classify", rest=str(work / "rest.json"))
     (work / "grpc.pb").write_bytes(client.grpc_request(cricket[:, :32], model="i3d").SerializeToString())
     run("i3d_grpc", i3d, "classify", grpc=str(work / "grpc.pb"))
+
+    # Encoded frames: the cricket clip as JPEG over gRPC and REST (b64), the 4:3 video as PNG (lossless).
+    def encoded_run(name, encoded, form="grpc"):
+        if form == "rest":
+            (work / f"{name}.json").write_text(json.dumps(client.rest_request(encoded, "classify_encoded")))
+            run(name, i3d, "classify_encoded", rest=str(work / f"{name}.json"))
+        else:
+            request = client.grpc_request({"encoded": encoded}, model="i3d", signature="classify_encoded")
+            (work / f"{name}.pb").write_bytes(request.SerializeToString())
+            run(name, i3d, "classify_encoded", grpc=str(work / f"{name}.pb"))
+
+    jpeg = client.encode_frames(cricket)
+    encoded_run("encoded_cricket", jpeg)
+    encoded_run("encoded_rest", jpeg[:, :32], form="rest")
+    encoded_run("encoded_png", client.encode_frames(video, "png"))
+    mixed = np.concatenate([client.encode_frames(cricket[:, :2]), client.encode_frames(video[:1, :1])], axis=1)
+    encoded_run("bad_encoded_sizes", mixed)
+    encoded_run("bad_encoded_bytes", np.array([[b"not an image"] * 2], dtype=object))
+    encoded_run("bad_encoded_empty", np.empty((1, 0), dtype=object))
     bad = {
         "rank": ("classify", {"frames": np.zeros((8, 64, 64, 3), np.uint8)}),
         "channels": ("classify", {"frames": np.zeros((1, 8, 64, 64, 4), np.uint8)}),
@@ -174,7 +193,8 @@ def served(tmp_path_factory, kinetics400_rgb_model):
     expected["tiny_classify"] = _logits(tiny, preprocess_frames(frames, size=32, short_side=37))
 
     results = _run_checker(root, runs)
-    return {"i3d": i3d, "two_stream": two_dir, "results": results, "expected": expected, "body": body}
+    sizes = {"raw": len(json.dumps(body)), "jpeg": len(json.dumps(client.rest_request(jpeg[:, :32], "classify_encoded")))}
+    return {"i3d": i3d, "two_stream": two_dir, "results": results, "expected": expected, "body": body, "sizes": sizes}
 
 
 # -- what the fresh TensorFlow-only process saw --------------------------------------------------------------
@@ -183,6 +203,16 @@ def served(tmp_path_factory, kinetics400_rgb_model):
 @pytest.mark.tf_only
 def test_the_savedmodel_runs_without_keras_or_keras_i3d(served):
     assert served["results"]["imported"] == []
+
+
+@pytest.mark.tf_only
+def test_the_export_is_fused_by_default(served):
+    """BatchNorm folded into the convolutions: no moving statistics left among the SavedModel's variables."""
+    import tensorflow as tf
+
+    names = [v.name for v in tf.saved_model.load(str(served["i3d"])).network_variables]
+    assert len(names) == 2 * 58  # a kernel and a bias per convolution (57 units and the logits)
+    assert not [name for name in names if "moving" in name or "beta" in name]
 
 
 @pytest.mark.tf_only
@@ -200,6 +230,37 @@ def test_classify_names_playing_cricket_for_the_sample_clip(served):
     assert outputs["scores"][0][0] > 0.9
     assert len(outputs["labels"][0]) == 5 and outputs["scores"][0] == sorted(outputs["scores"][0], reverse=True)
     assert np.asarray(outputs["logits"]).shape == (1, 400)
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("form", ["encoded_cricket", "encoded_rest"])
+def test_classify_encoded_names_playing_cricket_for_the_clip_s_jpeg_frames(served, form):
+    outputs = served["results"][form]["outputs"]
+    assert outputs["labels"][0][0] == "playing cricket"
+    assert outputs["scores"][0][0] > 0.9
+
+
+@pytest.mark.tf_only
+def test_classify_encoded_png_frames_answer_as_the_raw_frames(served):
+    """PNG is lossless: the same logits as ``classify`` on the uint8 frames; the JPEG request is far smaller."""
+    results = served["results"]
+    assert _relative_error(results["encoded_png"]["outputs"]["logits"], results["i3d_classify"]["outputs"]["logits"]) == 0
+    assert served["sizes"]["raw"] > 10 * served["sizes"]["jpeg"]  # 32 frames of 224x224 as REST JSON
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("sizes", "classify_encoded: every frame must have the same size; got 180x240 after 224x224."),
+        ("bytes", "Unknown image file format."),
+        ("empty", "classify_encoded: `encoded` holds no frames; send (batch, frames) images."),
+    ],
+)
+def test_bad_encoded_requests_fail_with_a_message_naming_the_problem(served, name, message):
+    result = served["results"][f"bad_encoded_{name}"]
+    assert "error" in result, result
+    assert message in result["error"]
 
 
 @pytest.mark.tf_only
@@ -455,7 +516,7 @@ def test_versions_count_up_and_are_never_overwritten(tmp_path):
     assert export.export_saved_model(model, tmp_path, version=3, labels=labels) == tmp_path / "3"
     assert export.existing_versions(tmp_path) == [1, 3, 7, 8]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "3", "7", "8", "notes"]  # no temporaries left
-    with pytest.raises(ValueError, match="is a SavedModel version folder; pass its parent"):
+    with pytest.raises(ValueError, match="is a version folder; pass its parent"):
         export.export_saved_model(model, tmp_path / "1", labels=labels)
 
 
@@ -551,8 +612,10 @@ def test_cli_export(tmp_path, capsys, converted_rgb):
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         str(tmp_path / "i3d" / "4"),
-        "  serving_default: clips float32 (-1, -1, 224, 224, 3) -> logits, probabilities",
-        "  classify: frames uint8 (-1, -1, -1, -1, 3) -> labels, scores, class_ids, logits (top 3)",
+        "  SavedModel:",
+        "    serving_default: clips float32 (-1, -1, 224, 224, 3) -> logits, probabilities",
+        "    classify: frames uint8 (-1, -1, -1, -1, 3) -> labels, scores, class_ids, logits (top 3)",
+        "    classify_encoded: encoded string (-1, -1) JPEG or PNG frames -> labels, scores, class_ids, logits (top 3)",
     ]
     assert (tmp_path / "i3d" / "4" / "saved_model.pb").is_file()
     assert main(["export", "--out", str(tmp_path / "i3d"), "--version", "4"]) == 2
@@ -590,7 +653,7 @@ def test_cli_exports_a_whole_model_with_its_labels(tmp_path, capsys):
     (tmp_path / "labels.txt").write_text("jump\nrun\nsit\n")
     assert main([*argv, "--labels", str(tmp_path / "labels.txt")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == str(tmp_path / "m" / "1") and out[2].endswith("(top 3)")
+    assert out[0] == str(tmp_path / "m" / "1") and out[3].endswith("(top 3)")
     assert main(argv) == 2
     assert "(keras-i3d export --labels FILE, one per line)" in capsys.readouterr().err
 

@@ -18,6 +18,7 @@ tensors are fed to the C++ ``Session::Run`` directly, without the shape
 checks Python's ``Session.run`` adds, as the model server feeds them.
 """
 
+import base64
 import json
 import sys
 
@@ -30,16 +31,20 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 
+def _rest_value(value, spec) -> np.ndarray:
+    """A JSON value as the model server reads it: cast to the input's dtype; ``{"b64": ...}`` strings decoded."""
+    if spec.dtype == tf.string:
+        return np.vectorize(lambda v: base64.b64decode(v["b64"]), otypes=[object])(np.asarray(value, dtype=object))
+    return np.asarray(value, spec.dtype.as_numpy_dtype)
+
+
 def _rest_inputs(body: dict, signature) -> dict:
     specs = signature.structured_input_signature[1]
     instances = body["instances"]
     if isinstance(instances[0], dict):
-        return {
-            name: np.asarray([row[name] for row in instances], spec.dtype.as_numpy_dtype)
-            for name, spec in specs.items()
-        }
+        return {name: _rest_value([row[name] for row in instances], spec) for name, spec in specs.items()}
     ((name, spec),) = specs.items()
-    return {name: np.asarray(instances, spec.dtype.as_numpy_dtype)}
+    return {name: _rest_value(instances, spec)}
 
 
 def _grpc_inputs(data: bytes, signature_name: str) -> dict:
