@@ -74,10 +74,8 @@ def rest_request(inputs, signature: str = "classify") -> dict:
     inputs = _b64(inputs)
     if isinstance(inputs, dict):
         batch = len(next(iter(inputs.values())))
-        instances = [
-            {name: value[i] if isinstance(value, list) else np.asarray(value)[i].tolist() for name, value in inputs.items()}
-            for i in range(batch)
-        ]
+        rows = {name: v if isinstance(v, list) else np.asarray(v).tolist() for name, v in inputs.items()}
+        instances = [{name: value[i] for name, value in rows.items()} for i in range(batch)]
     else:
         instances = inputs if isinstance(inputs, list) else np.asarray(inputs).tolist()
     return {"signature_name": signature, "instances": instances}

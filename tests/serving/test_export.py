@@ -193,7 +193,8 @@ def served(tmp_path_factory, kinetics400_rgb_model):
     expected["tiny_classify"] = _logits(tiny, preprocess_frames(frames, size=32, short_side=37))
 
     results = _run_checker(root, runs)
-    sizes = {"raw": len(json.dumps(body)), "jpeg": len(json.dumps(client.rest_request(jpeg[:, :32], "classify_encoded")))}
+    jpeg_body = client.rest_request(jpeg[:, :32], "classify_encoded")
+    sizes = {"raw": len(json.dumps(body)), "jpeg": len(json.dumps(jpeg_body))}
     return {"i3d": i3d, "two_stream": two_dir, "results": results, "expected": expected, "body": body, "sizes": sizes}
 
 
@@ -244,7 +245,8 @@ def test_classify_encoded_names_playing_cricket_for_the_clip_s_jpeg_frames(serve
 def test_classify_encoded_png_frames_answer_as_the_raw_frames(served):
     """PNG is lossless: the same logits as ``classify`` on the uint8 frames; the JPEG request is far smaller."""
     results = served["results"]
-    assert _relative_error(results["encoded_png"]["outputs"]["logits"], results["i3d_classify"]["outputs"]["logits"]) == 0
+    png, raw = results["encoded_png"]["outputs"]["logits"], results["i3d_classify"]["outputs"]["logits"]
+    assert _relative_error(png, raw) == 0
     assert served["sizes"]["raw"] > 10 * served["sizes"]["jpeg"]  # 32 frames of 224x224 as REST JSON
 
 
