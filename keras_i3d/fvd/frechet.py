@@ -36,6 +36,9 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
     """The Fréchet distance between ``N(mu1, sigma1)`` and ``N(mu2, sigma2)`` (the FVD of their statistics).
 
+    A distance is never negative: round-off below zero (identical statistics give about -1e-13 on
+    some CPUs) is returned as 0.
+
     Raises:
         ValueError: for shapes that do not match, or values that are not finite.
     """
@@ -51,7 +54,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{name} holds values that are not finite (NaN or inf).")
     trace = np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2)
-    return float(trace + np.sum((mu1 - mu2) ** 2))
+    return max(float(trace + np.sum((mu1 - mu2) ** 2)), 0.0)
 
 
 def activation_statistics(activations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

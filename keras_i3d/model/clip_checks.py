@@ -148,8 +148,11 @@ def value_bounds(x) -> tuple[float, float] | None:
             return None
         if isinstance(x, np.ndarray):
             return float(x.min()), float(x.max())
-        return float(ops.min(x)), float(ops.max(x))
-    except Exception:  # symbolic or traced (tf.data, jit): values unknown until it runs
+        # Through NumPy, never float(tensor): inside tf.function, AutoGraph turns float() into a cast and the
+        # bounds into graph tensors; NumPy conversion of a symbolic or traced tensor raises instead.
+        low, high = ops.convert_to_numpy(ops.min(x)), ops.convert_to_numpy(ops.max(x))
+        return float(np.asarray(low)), float(np.asarray(high))
+    except Exception:  # symbolic or traced (tf.data, tf.function, jit): values unknown until it runs
         return None
 
 

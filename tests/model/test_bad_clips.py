@@ -226,3 +226,24 @@ def test_model_still_works_after_a_failed_predict(flexible):
     with pytest.raises(KeyboardInterrupt):  # on JAX, Keras detaches the weights during predict
         flexible.predict(x, verbose=0, callbacks=[Interrupt()])
     np.testing.assert_allclose(flexible.predict(x, verbose=0), before, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.tf_only
+@pytest.mark.jax_only
+def test_the_model_runs_inside_the_backend_s_compiled_function(flexible):
+    """Users wrap the model in tf.function / jax.jit: the value check must see a traced clip as unknown.
+
+    (AutoGraph once turned the check's float() into a graph cast, and its error message then failed to format.)
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        compiled = tf.function(lambda x: flexible(x, training=False))
+    else:
+        import jax
+
+        compiled = jax.jit(lambda x: flexible(x, training=False))
+    x = clip(size=64)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(compiled(x)), keras.ops.convert_to_numpy(flexible(x)), rtol=1e-4, atol=1e-5
+    )
