@@ -59,6 +59,8 @@ def _logits(model, inputs):
     sub = keras.Model(model.inputs, model.get_layer("Logits").output)
     if isinstance(inputs, dict):  # by stream, in the model's input order
         inputs = [inputs["rgb" if t.shape[-1] == 3 else "flow"] for t in model.inputs]
+    else:  # the structure `sub` was built on (a list of inputs): no Keras warning about it
+        inputs = [inputs]
     return keras.ops.convert_to_numpy(sub(inputs, training=False))
 
 
