@@ -30,7 +30,6 @@ original (as-built) model's, on the original backend. The pieces:
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +40,6 @@ import numpy as np
 from keras_i3d.errors import ExportError, MissingExtraError, one_line
 from keras_i3d.model.architecture import LOGITS_LAYER
 from keras_i3d.model.fusion import fuse_for_inference
-from keras_i3d.serving.onnx_convert import write_onnx
 from keras_i3d.serving.onnx_runtime import ONNX_EXTRA, run_onnx
 from keras_i3d.serving.options import (
     ServingOptions,
@@ -52,12 +50,12 @@ from keras_i3d.serving.options import (
     verification_clip,
 )
 from keras_i3d.serving.publish import check_version_free, check_version_number, existing_versions, publish
-from keras_i3d.serving.route import write_in_tensorflow_process
+from keras_i3d.serving.route import write_format, write_in_tensorflow_process
 from keras_i3d.serving.signatures import write_saved_model
 from keras_i3d.serving.triton import CONFIG_FILE, LABELS_FILE, MODEL_FILES, labels_text, triton_config
 from keras_i3d.utils.files import ensure_writable_dir, scratch_dir, write_text_atomic
 from keras_i3d.utils.progress import bar as progress_bar
-from keras_i3d.utils.tf_loader import SERVING_EXTRA, import_tensorflow, tensorflow_installed
+from keras_i3d.utils.tf_loader import SERVING_EXTRA, import_tensorflow, installed, tensorflow_installed
 
 #: Largest relative difference (to the largest logit) allowed between the SavedModel and the model.
 VERIFY_TOLERANCE = 1e-4
@@ -300,17 +298,16 @@ def export_model(
             next_step()
         folder = scratch / "version"
         folder.mkdir()
-        targets = {"onnx": folder / MODEL_FILES["onnx"]} if "onnx" in formats else {}
-        if "savedmodel" in formats:  # Triton's TensorFlow layout only where Triton serves the SavedModel
-            triton_savedmodel = triton and config_format == "savedmodel"
-            targets["savedmodel"] = folder / MODEL_FILES["savedmodel"] if triton_savedmodel else folder
-        targets = {name: targets[name] for name in formats}
+        # Triton's TensorFlow layout (<version>/model.savedmodel/) only where Triton serves the SavedModel.
+        savedmodel = folder / MODEL_FILES["savedmodel"] if triton and config_format == "savedmodel" else folder
+        paths = {"savedmodel": savedmodel, "onnx": folder / MODEL_FILES["onnx"]}
+        targets = {name: paths[name] for name in formats}
         clip = verification_clip(model, options) if verify else None
         try:
             if keras.backend.backend() == "tensorflow":
                 results = {}
                 for name in formats:
-                    results[name] = _write(network, name, targets[name], options, clip, opset)
+                    results[name] = write_format(network, name, targets[name], options, clip, opset)
                     done()
                     next_step()
             else:
@@ -359,11 +356,7 @@ def _check_formats(formats) -> tuple[str, ...]:
 
 def _check_onnx_installed() -> None:
     for module in ("tf2onnx", "onnx", "onnxruntime"):
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
+        if not installed(module):
             raise MissingExtraError(f"Exporting ONNX needs {module}, which is not installed: {ONNX_EXTRA}")
 
 
@@ -377,14 +370,6 @@ def _fused(model: keras.Model) -> keras.Model:
             f"{one_line(e)} Export functional models of serializable layers (fuse=False, keras-i3d export "
             "--no-fuse, exports the graph as built)."
         ) from e
-
-
-def _write(network, name: str, target: Path, options, clip, opset) -> np.ndarray | None:
-    """Writes one format on the TensorFlow backend; the SavedModel's reloaded logits for ``clip``."""
-    if name == "savedmodel":
-        return write_saved_model(network, target, options, clip)
-    write_onnx(network, target, options, opset)
-    return None
 
 
 #: TensorFlow's errors for a write that fails (``OutOfRangeError``: "File too large"; ``ResourceExhaustedError``:

@@ -51,10 +51,11 @@ def publish(source: Path, export_dir: Path, version: int | None, written: list[P
             ``saved_model.pb``) and files; default ``[source]``, a SavedModel.
     """
     for path in written or [source]:
-        if path.suffix != ".onnx" and not (path / "saved_model.pb").is_file():
+        if path.suffix == ".onnx":
+            if not path.is_file():
+                raise ExportError(f"No ONNX file was written at {path}.")
+        elif not (path / "saved_model.pb").is_file():
             raise ExportError(f"TensorFlow wrote no saved_model.pb in {path}.")
-        if path.suffix == ".onnx" and not path.is_file():
-            raise ExportError(f"No ONNX file was written at {path}.")
     for _ in range(1000):
         number = version if version is not None else max(existing_versions(export_dir), default=0) + 1
         final = export_dir / str(number)

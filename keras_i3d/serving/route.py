@@ -93,6 +93,18 @@ def write_in_tensorflow_process(
     return {name: logits if name == "savedmodel" else None for name in targets}
 
 
+def write_format(model, name: str, target: str | Path, options: ServingOptions, clip, opset: int | None):
+    """Writes one format (``"savedmodel"`` or ``"onnx"``) on the TensorFlow backend.
+
+    Returns:
+        The reloaded SavedModel's logits for ``clip`` (``None`` without a clip, and for ONNX).
+    """
+    if name == "savedmodel":
+        return write_saved_model(model, target, options, clip)
+    write_onnx(model, target, options, opset)
+    return None
+
+
 def worker(request_file: str) -> int:
     """The TensorFlow-backend subprocess: reads the request, writes the SavedModel and the result."""
     request = json.loads(Path(request_file).read_text())
@@ -103,13 +115,10 @@ def worker(request_file: str) -> int:
         clip = None
         if request["clip"] is not None:
             clip = {name: np.load(path) for name, path in request["clip"].items()}
-        targets = request["targets"]
-        if "savedmodel" in targets:
-            logits = write_saved_model(model, targets["savedmodel"], options, clip)
+        for name, target in request["targets"].items():
+            logits = write_format(model, name, target, options, clip, request["opset"])
             if logits is not None:
                 np.save(request["logits"], logits)
-        if "onnx" in targets:
-            write_onnx(model, targets["onnx"], options, request["opset"])
     except (KerasI3DError, InputError, ValueError, OSError, RuntimeError) as e:
         result_file.write_text(json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}))
         return 1

@@ -11,12 +11,17 @@ from keras_i3d.utils.quiet import quiet_framework_startup
 SERVING_EXTRA = 'pip install "keras-i3d[serving]"'
 
 
-def tensorflow_installed() -> bool:
-    """Whether TensorFlow can be imported (without importing it)."""
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
     try:
-        return importlib.util.find_spec("tensorflow") is not None
+        return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # an import hook refused it, or a broken installation
         return False
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow can be imported (without importing it)."""
+    return installed("tensorflow")
 
 
 def import_tensorflow(feature: str):

@@ -6,6 +6,7 @@ TensorFlow, JAX, PyTorch and keras_i3d cannot be imported
 backend that built it.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -259,8 +260,8 @@ def test_onnx_versions_are_never_overwritten(tmp_path):
 
 @pytest.mark.backend_independent
 def test_missing_converters_name_the_extra(tmp_path, monkeypatch):
-    real = export.importlib.util.find_spec
-    monkeypatch.setattr(export.importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name))
     with pytest.raises(MissingExtraError, match=r'needs tf2onnx.*pip install "keras-i3d\[onnx\]"'):
         export.export_onnx(_tiny(), tmp_path / "tiny", labels=["a", "b", "c"])
     for name in ("tritonclient", "tritonclient.grpc", "tritonclient.grpc.model_config_pb2"):
